@@ -1,0 +1,131 @@
+// The `safekit` command line: parses argv, reaches the node service, prints. Verbs keep SafeKit's names
+// and options so administrators' habits carry over (spec §3); every verb also accepts --json.
+import { nodePathsFromEnv, type NodePaths } from "../platform/node_paths.ts";
+import { CliError } from "./cli_error.ts";
+import type { CliContext, CliIo, Verb } from "./context.ts";
+import { type ApiClient, LocalDaemonClient } from "./daemon_client.ts";
+import { VERSION } from "./version.ts";
+import { cluster } from "./verbs_cluster.ts";
+import { distributed } from "./verbs_distributed.ts";
+import { confcheck, config, confinfo, deconfig, module } from "./verbs_module.ts";
+import * as mon from "./verbs_monitoring.ts";
+
+const VERBS: Record<string, Verb> = {
+  level: mon.level,
+  state: mon.state,
+  waitstate: mon.waitstate,
+  log: mon.log,
+  logview: mon.logview,
+  logsave: mon.logsave,
+  printi: mon.printi,
+  printe: mon.printe,
+  get: mon.get,
+  set: mon.set,
+  cmdlog: mon.cmdlog,
+  cluster,
+  module,
+  config,
+  deconfig,
+  confcheck,
+  confinfo,
+};
+
+const USAGE = `usage: safekit <command> [options] [--json]
+  daemon                          run the node service (safeadmin) in the foreground
+  demo [DIR]                      create and start a 2-node demo cluster on 127.0.0.2 and 127.0.0.3
+  -p                              print SAFE, SAFEVAR, SAFEBIN ...
+  level | state [-m AM] [-v|-lq] | waitstate -m AM STATE | cmdlog
+  log -m AM [-s N] [-A] | logview -m AM [-A] | logsave -m AM [-A] /abs/file | printi|printe -m AM "msg"
+  get -m AM -r RES | set -m AM -r RES -v VALUE [-n] [-l] [-i ID]
+  cluster confcheck FILE | config [FILE] [lock|unlock] | confinfo | state | deconfig | genkey | delkey | export FILE
+  module install -m AM [-M id] [-r] [FILE] | uninstall -m AM | list | listid | package -m AM FILE
+  module getports -m AM|-i ID | config -m AM | deconfig -m AM | confcheck -m AM | confinfo -m AM
+  -H "*"|"node1,node2"|"[http:9010],addr1,addr2"|URLs <command> | -H ... -E AM | -H ... -G
+  --version`;
+
+export type RunOptions = {
+  io?: CliIo;
+  client?: ApiClient;
+  paths?: NodePaths;
+  remote?: boolean;
+  cwd?: string;
+};
+
+export async function runCli(argv: readonly string[], opts: RunOptions = {}): Promise<number> {
+  const io = opts.io ?? { out: (t) => console.log(t), err: (t) => console.error(t) };
+  const json = argv.includes("--json");
+  const args = argv.filter((a) => a !== "--json");
+  try {
+    return await dispatch(args, json, io, opts);
+  } catch (e) {
+    if (e instanceof CliError) {
+      if (json) io.out(JSON.stringify({ error: e.message }));
+      else io.err(`Error: ${e.message}`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+async function dispatch(args: string[], json: boolean, io: CliIo, opts: RunOptions): Promise<number> {
+  const paths = opts.paths ?? nodePathsFromEnv();
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === "help" || verb === "-h" || verb === "--help") {
+    io.out(USAGE);
+    return verb === undefined ? 1 : 0;
+  }
+  if (verb === "--version" || verb === "version") {
+    io.out(json ? JSON.stringify({ version: VERSION }) : `safekit ${VERSION}`);
+    return 0;
+  }
+  if (verb === "-p") return printPaths(paths, json, io);
+  if (verb === "daemon" || verb === "demo") {
+    if (opts.remote) throw new CliError(`'${verb}' cannot be run remotely`);
+    // Loaded lazily: the CLI's usual verbs should not pay for the node service's start-up.
+    if (verb === "daemon") return (await import("../daemon/run_daemon.ts")).runDaemon(paths, rest);
+    return (await import("../daemon/demo.ts")).runDemo(rest, io);
+  }
+  const ctx: CliContext = {
+    io,
+    client: opts.client ?? new LocalDaemonClient(paths.controlSocket, args.join(" ")),
+    paths,
+    json,
+    remote: opts.remote ?? false,
+    cwd: opts.cwd ?? Deno.cwd(),
+  };
+  if (verb === "-H") {
+    const [hosts, ...cmd] = rest;
+    if (!hosts) throw new CliError(`'-H' needs a host list, e.g. -H "*" or -H "node1,node2"`);
+    if (opts.remote) throw new CliError("a distributed command cannot start another distributed command");
+    return await distributed(ctx, hosts, json ? [...cmd, "--json"] : cmd);
+  }
+  if (verb === "-E" || verb === "-G") throw new CliError(`'${verb}' needs a host list first: safekit -H "*" ${verb}`);
+  const run = VERBS[verb];
+  if (!run) throw new CliError(`unknown command '${verb}' (run 'safekit help' for the list)`);
+  return await run(ctx, rest);
+}
+
+function printPaths(paths: NodePaths, json: boolean, io: CliIo): number {
+  const vars = {
+    SAFE: paths.safe,
+    SAFEVAR: paths.safevar,
+    SAFEBIN: paths.safebin,
+    SAFECONF: paths.safeconf,
+    SAFEUSERMODULES: paths.modules,
+  };
+  if (json) io.out(JSON.stringify(vars));
+  else for (const [k, v] of Object.entries(vars)) io.out(`${k}=${v}`);
+  return 0;
+}
+
+/** Runs a verb inside the node service for a distributed command; returns its exit code and output. */
+export async function runCliCaptured(
+  args: readonly string[],
+  client: ApiClient,
+  paths: NodePaths,
+): Promise<{ code: number; output: string }> {
+  const lines: string[] = [];
+  const io: CliIo = { out: (t) => lines.push(t), err: (t) => lines.push(t) };
+  const code = await runCli(args, { io, client, paths, remote: true, cwd: paths.safe });
+  return { code, output: lines.join("\n") };
+}

@@ -1,0 +1,129 @@
+// The node service's HTTP face: the health probe, the versioned REST API and its OpenAPI document.
+// The same app serves the local control socket (the CLI: trusted as the local administrator) and the
+// node's address on port 9010 (other nodes: state-changing calls need the cluster-key signature).
+import { Hono } from "hono";
+import { NodeError } from "../daemon/node_error.ts";
+import { openApiDocument } from "./openapi.ts";
+import { probeResponse, type ReadySource } from "./probe.ts";
+import { type ApiRequest, type Caller, callerLabel, type Route } from "./route_table.ts";
+
+export type Transport = { readonly kind: "local" } | { readonly kind: "tcp"; readonly remoteAddr: string };
+export type Env = { Bindings: { transport: Transport } };
+
+export type AppDeps = {
+  readonly routes: readonly Route[];
+  readonly ready: ReadySource;
+  readonly version: string;
+  /** Verifies a cluster-key signature; returns the peer node name or a refusal reason. */
+  verifyPeer(
+    header: string | null,
+    method: string,
+    pathAndQuery: string,
+    body: Uint8Array,
+  ): Promise<{ ok: true; node: string } | { ok: false; reason: string }>;
+  /** Records a state-changing call in the command log; returns a function that records its end. */
+  recordCommand(caller: Caller, what: string): (code: number) => void;
+};
+
+/** Request bodies are bounded before they are read: a .safe module is the largest thing the API accepts. */
+export const MAX_BODY_BYTES = 300 * 1024 * 1024;
+
+export function buildApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  app.on(["GET", "HEAD"], "/var/modules/:module/ready.txt", (c) => probeResponse(c, deps.ready));
+
+  const doc = openApiDocument(deps.routes, deps.version);
+  app.get("/api/openapi.json", (c) => c.json(doc));
+
+  for (const route of deps.routes) {
+    const honoPath = "/api/v1" + route.path.replace(/\{(\w+)\}/g, ":$1");
+    app.on(route.method.toUpperCase(), honoPath, async (c) => {
+      const url = new URL(c.req.url);
+      const transport = c.env?.transport ?? { kind: "tcp", remoteAddr: "unknown" };
+      let body: Uint8Array;
+      try {
+        body = await readBounded(c.req.raw, MAX_BODY_BYTES);
+      } catch (e) {
+        return c.json({ error: (e as Error).message }, 413);
+      }
+      let caller: Caller;
+      if (transport.kind === "local") {
+        caller = { kind: "local", user: c.req.header("x-safekit-user") || "root" };
+      } else {
+        const header = c.req.header("x-safekit-peer") ?? null;
+        if (header) {
+          const v = await deps.verifyPeer(header, c.req.method, url.pathname + url.search, body);
+          if (!v.ok) return c.json({ error: `refused: ${v.reason}` }, 403);
+          caller = { kind: "peer", node: v.node, address: transport.remoteAddr };
+        } else {
+          caller = { kind: "anonymous", address: transport.remoteAddr };
+        }
+      }
+      if (route.mutates && caller.kind === "anonymous") {
+        return c.json({
+          error: "refused: state-changing calls are accepted only from the local CLI or from a cluster node " +
+            "holding the cluster key",
+        }, 403);
+      }
+      const req: ApiRequest = {
+        params: c.req.param() as Record<string, string>,
+        query: Object.fromEntries(url.searchParams),
+        body,
+        caller,
+        json<T>() {
+          try {
+            return JSON.parse(new TextDecoder().decode(body)) as T;
+          } catch {
+            throw new NodeError("request body is not valid JSON");
+          }
+        },
+        text: () => new TextDecoder().decode(body),
+      };
+      const end = route.mutates
+        ? deps.recordCommand(caller, c.req.header("x-safekit-command") || `${c.req.method} ${url.pathname}`)
+        : null;
+      try {
+        const result = await route.handler(req);
+        end?.(0);
+        if ("json" in result) return c.json(result.json as object, (result.status ?? 200) as 200);
+        if ("text" in result) return c.text(result.text, (result.status ?? 200) as 200);
+        const h: Record<string, string> = { "content-type": result.contentType };
+        if (result.filename) h["content-disposition"] = `attachment; filename="${result.filename}"`;
+        return new Response(result.bytes as BodyInit, { status: 200, headers: h });
+      } catch (e) {
+        end?.(1);
+        if (e instanceof NodeError) return c.json({ error: e.message, code: e.code }, e.status as 400);
+        const known = e as { name?: string; message?: string };
+        if (known?.name === "ConfigError" || known?.name === "SafeArchiveError") {
+          return c.json({ error: String(known.message).replace(/^Error: /, ""), code: known.name }, 400);
+        }
+        console.error(e);
+        return c.json({ error: `internal error: ${(e as Error)?.message ?? e}` }, 500);
+      }
+    });
+  }
+  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  return app;
+}
+
+async function readBounded(req: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > max) throw new Error(`request body too large (${declared} bytes, at most ${max})`);
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of req.body) {
+    total += chunk.length;
+    if (total > max) throw new Error(`request body too large (more than ${max} bytes)`);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const ch of chunks) {
+    out.set(ch, off);
+    off += ch.length;
+  }
+  return out;
+}
+
+export { callerLabel };
