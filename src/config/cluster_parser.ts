@@ -46,10 +46,16 @@ function readLan(ctx: ReadContext, el: XmlElement): ClusterLan & { readonly comm
       "obsolete since SafeKit 8.2: remove the 'connect' attribute (release notes §4.1.1.7)",
     );
   }
-  lan.expectShape({ attributes: ["name", "command"], ignoredAttributes: ["console", "framework"], children: ["node"] });
+  lan.expectShape({
+    attributes: ["name", "command"],
+    ignoredAttributes: ["console", "framework"],
+    children: ["node"],
+  });
   const name = lan.requiredString("name");
   const nodes = lan.children("node").map((n) => readNode(lan.reader(n)));
-  if (nodes.length < 2) throw lan.error(`lan '${name}' must contain at least 2 <node> elements (found ${nodes.length})`);
+  if (nodes.length < 2) {
+    throw lan.error(`lan '${name}' must contain at least 2 <node> elements (found ${nodes.length})`);
+  }
   for (let i = 0; i < nodes.length; i++) {
     for (let j = 0; j < i; j++) {
       if (nodes[i].name === nodes[j].name) {
@@ -65,13 +71,21 @@ function readLan(ctx: ReadContext, el: XmlElement): ClusterLan & { readonly comm
       }
     }
   }
-  return { name, command: false, nodes, at: { line: el.line, column: el.column }, commandAttr: lan.oneOf("command", ["on", "off"]) };
+  return {
+    name,
+    command: false,
+    nodes,
+    at: { line: el.line, column: el.column },
+    commandAttr: lan.oneOf("command", ["on", "off"]),
+  };
 }
 
 function readNode(node: ElementReader): ClusterNode {
   node.expectShape({ attributes: ["name", "addr", "laddr"] });
   const name = node.requiredString("name");
-  if (!NODE_NAME.test(name)) throw node.invalidAttribute("name", "a node name made of letters, digits, '_', '.', '-'");
+  if (!NODE_NAME.test(name)) {
+    throw node.invalidAttribute("name", "a node name made of letters, digits, '_', '.', '-'");
+  }
   const addr = node.requiredString("addr").trim();
   const addrCheck = checkNodeAddress(addr);
   if (!addrCheck.ok) throw node.invalidAttribute("addr", addrCheck.expected);

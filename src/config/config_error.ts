@@ -37,7 +37,9 @@ export class ConfigError extends Error {
 
 export function formatConfigError(f: ConfigErrorFields): string {
   const where = `${f.file}:${f.line}:${f.column}`;
-  const subject = f.element === "" ? "" : ` <${f.element}>${f.attribute ? ` attribute '${f.attribute}'` : ""}:`;
+  const subject = f.element === ""
+    ? ""
+    : ` <${f.element}>${f.attribute ? ` attribute '${f.attribute}'` : ""}:`;
   const detail = f.detail ?? defaultDetail(f);
   return `Error: ${where}:${subject} ${detail}`;
 }

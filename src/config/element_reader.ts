@@ -78,7 +78,9 @@ export class ElementReader {
   }
 
   requiredOneOf<T extends string>(name: string, values: readonly T[]): T {
-    if (!this.has(name)) throw this.error(`missing mandatory attribute '${name}' (expected ${values.join(" or ")})`);
+    if (!this.has(name)) {
+      throw this.error(`missing mandatory attribute '${name}' (expected ${values.join(" or ")})`);
+    }
     return this.oneOf(name, values)!;
   }
 
@@ -98,9 +100,15 @@ export class ElementReader {
     const a = this.attribute(name);
     if (a === undefined) return undefined;
     const text = a.value.trim();
-    const n = /^-?\d{1,16}$/.test(text) ? Number(text) : /^0x[0-9a-f]{1,12}$/i.test(text) ? Number(text) : NaN;
+    const n = /^-?\d{1,16}$/.test(text)
+      ? Number(text)
+      : /^0x[0-9a-f]{1,12}$/i.test(text)
+      ? Number(text)
+      : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+      const range = max === Number.MAX_SAFE_INTEGER
+        ? `an integer >= ${min}`
+        : `an integer from ${min} to ${max}`;
       throw this.invalid(a, range);
     }
     return n;
@@ -133,7 +141,9 @@ export class ElementReader {
 
   atMostOne(name: string): XmlElement | undefined {
     const found = this.children(name);
-    if (found.length > 1) throw this.elementError(found[1], `only one <${name}> is allowed inside <${this.el.name}>`);
+    if (found.length > 1) {
+      throw this.elementError(found[1], `only one <${name}> is allowed inside <${this.el.name}>`);
+    }
     return found[0];
   }
 
@@ -155,7 +165,13 @@ export class ElementReader {
 
   where(a?: XmlAttribute) {
     const at = a ?? this.el;
-    return { file: this.ctx.file, line: at.line, column: at.column, element: this.el.name, attribute: a?.name };
+    return {
+      file: this.ctx.file,
+      line: at.line,
+      column: at.column,
+      element: this.el.name,
+      attribute: a?.name,
+    };
   }
 
   error(detail: string): ConfigError {
@@ -167,7 +183,13 @@ export class ElementReader {
   }
 
   elementError(child: XmlElement, detail: string): ConfigError {
-    return new ConfigError({ file: this.ctx.file, line: child.line, column: child.column, element: child.name, detail });
+    return new ConfigError({
+      file: this.ctx.file,
+      line: child.line,
+      column: child.column,
+      element: child.name,
+      detail,
+    });
   }
 
   invalid(a: XmlAttribute, expected: string): ConfigError {

@@ -37,7 +37,9 @@ export function parseTimeValue(text: string, defaultUnit: TimeUnit): TimeParseRe
 /** Milliseconds from a time value, or throws a RangeError; for callers outside the XML parsers. */
 export function parseTimeMs(text: string, defaultUnit: TimeUnit): number {
   const r = parseTimeValue(text, defaultUnit);
-  if (!r.ok) throw new RangeError(`invalid time value '${text}' (default unit '${defaultUnit}': ${r.reason})`);
+  if (!r.ok) {
+    throw new RangeError(`invalid time value '${text}' (default unit '${defaultUnit}': ${r.reason})`);
+  }
   return r.ms;
 }
 

@@ -52,13 +52,21 @@ export function parseXmlTree(text: string, file: string): XmlElement {
   const nodes = parser.parse(source) as OrderedNode[];
   const roots = nodes.filter((n) => elementName(n) !== undefined);
   if (roots.length !== 1) {
-    throw new ConfigError({ file, line: 1, column: 1, element: "", detail: "expected exactly one root element" });
+    throw new ConfigError({
+      file,
+      line: 1,
+      column: 1,
+      element: "",
+      detail: "expected exactly one root element",
+    });
   }
   return buildElement(roots[0], source, starts);
 }
 
 function elementName(node: OrderedNode): string | undefined {
-  return Object.keys(node).find((k) => k !== ":@" && !k.startsWith("#") && !k.startsWith("?") && !k.startsWith("!"));
+  return Object.keys(node).find((k) =>
+    k !== ":@" && !k.startsWith("#") && !k.startsWith("?") && !k.startsWith("!")
+  );
 }
 
 function buildElement(node: OrderedNode, source: string, starts: readonly number[]): XmlElement {
@@ -78,7 +86,9 @@ function buildElement(node: OrderedNode, source: string, starts: readonly number
   let text = "";
   for (const child of (node[name] ?? []) as OrderedNode[]) {
     if ("#cdata" in child) {
-      cdataTexts.push(((child["#cdata"] as OrderedNode[]) ?? []).map((t) => String(t["#text"] ?? "")).join(""));
+      cdataTexts.push(
+        ((child["#cdata"] as OrderedNode[]) ?? []).map((t) => String(t["#text"] ?? "")).join(""),
+      );
     } else if ("#text" in child) {
       text += String(child["#text"]);
     } else if (elementName(child) !== undefined) {
