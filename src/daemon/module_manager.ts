@@ -1,0 +1,299 @@
+// Installed modules on this node: their trees under SAFE, their active configuration under SAFE/private,
+// their stores under SAFEVAR/modules/AM, and the registry in SAFEVAR/resource.db (spec §1.3, §3.5).
+// Every operation validates first and changes the node only once everything it needs is known good.
+import { join } from "node:path";
+import {
+  type ClusterConfig,
+  configSignature,
+  type ModuleConfig,
+  parseUserConfig,
+  validateModuleAgainstCluster,
+} from "../config/mod.ts";
+import { installModuleTree, packageModuleDir, readSafeArchive } from "../module_package/mod.ts";
+import { atomicWriteFile, readTextIfExists } from "../platform/atomic_write.ts";
+import type { NodePaths } from "../platform/node_paths.ts";
+import {
+  type CommandLog,
+  type InstalledModule,
+  type LogLevel,
+  ModuleLog,
+  type ModuleRegistry,
+  ResourceStore,
+} from "../store/mod.ts";
+import { type ModuleStateView, STOPPED } from "./module_states.ts";
+import { conflict, NodeError, notFound } from "./node_error.ts";
+
+export type ModuleRuntime = {
+  readonly name: string;
+  readonly id: number;
+  readonly mode: string;
+  config: ModuleConfig | null;
+  state: ModuleStateView | null;
+  log: ModuleLog | null;
+  resources: ResourceStore | null;
+};
+
+const LASTCONFIG_KEEP = 3;
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+export class ModuleManager {
+  readonly modules = new Map<string, ModuleRuntime>();
+
+  constructor(
+    private readonly paths: NodePaths,
+    private readonly registry: ModuleRegistry,
+    private readonly commandLog: CommandLog,
+    private readonly env: () => Record<string, string>,
+    private readonly cluster: () => ClusterConfig | null,
+    private readonly onChange: () => void,
+  ) {}
+
+  /** Opens every installed module; a module whose active configuration no longer parses stays listed. */
+  async load(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const m of this.registry.list()) {
+      const rt: ModuleRuntime = { name: m.name, id: m.id, mode: m.mode, config: null, state: null, log: null, resources: null };
+      this.modules.set(m.name, rt);
+      if (m.configuredAt === undefined) continue;
+      try {
+        const xml = await Deno.readTextFile(join(this.paths.privateModuleDir(m.name), "conf", "userconfig.xml"));
+        rt.config = parseUserConfig(xml, "userconfig.xml", this.env());
+      } catch (e) {
+        problems.push(`module ${m.name}: active configuration not loaded: ${(e as Error).message}`);
+      }
+      await this.#openStores(rt);
+      rt.state = STOPPED;
+    }
+    return problems;
+  }
+
+  get(name: string): ModuleRuntime {
+    const rt = this.modules.get(name);
+    if (!rt) throw notFound(`module '${name}' is not installed (see 'safekit module list')`);
+    return rt;
+  }
+
+  list(): ModuleRuntime[] {
+    return [...this.modules.values()].sort((a, b) => a.id - b.id);
+  }
+
+  #parse(xml: string, file: string): ModuleConfig {
+    const cfg = parseUserConfig(xml, file, this.env());
+    const cluster = this.cluster();
+    if (cluster) validateModuleAgainstCluster(cfg, cluster);
+    else if (cfg.mode !== "light") {
+      throw new NodeError(
+        `module mode '${cfg.mode}' needs the cluster configuration (run 'safekit cluster config' first)`,
+      );
+    }
+    return cfg;
+  }
+
+  async install(name: string, body: Uint8Array, opts: { id?: number; reinstall: boolean }): Promise<{ installed: InstalledModule; source: string }> {
+    if (!NAME_RE.test(name)) {
+      throw new NodeError(`invalid module name '${name}' (letters, digits, '_', '-', '.', at most 64 characters)`);
+    }
+    let source = "uploaded file";
+    if (body.length === 0) {
+      const found = await this.#findTemplate(name);
+      if (!found) {
+        throw notFound(`no '${name}.safe' under ${this.paths.applicationModules} (give the .safe file to install)`);
+      }
+      body = await Deno.readFile(found);
+      source = found;
+    }
+    const existing = this.modules.get(name);
+    if (existing && !opts.reinstall) {
+      throw conflict(`module '${name}' is already installed (use -r to reinstall it)`);
+    }
+    if (existing && existing.state && existing.state.local !== "STOP") {
+      throw conflict(`module '${name}' is ${existing.state.local}: stop it before reinstalling`);
+    }
+    let mode = "";
+    const archive = await readSafeArchive(body, {
+      validateUserconfig: (xml: string) => {
+        mode = parseUserConfig(xml, "conf/userconfig.xml", this.env()).mode;
+      },
+    });
+    const id = opts.id ?? existing?.id ?? this.registry.nextFreeId();
+    if (!Number.isInteger(id) || id < 1 || id > 1000) {
+      throw new NodeError(`invalid module id '${opts.id}' (expected an integer from 1 to 1000)`);
+    }
+    const owner = this.registry.getById(id);
+    if (owner && owner.name !== name) throw conflict(`module id ${id} is already used by module '${owner.name}'`);
+    await Deno.mkdir(this.paths.modules, { recursive: true });
+    await installModuleTree(archive, this.paths.moduleDir(name), { reinstall: opts.reinstall && !!existing });
+    const now = Date.now();
+    if (existing) {
+      this.registry.uninstall(name, { at: now });
+      this.#closeStores(existing);
+      this.modules.delete(name);
+    }
+    const installed = this.registry.install({ name, id, mode: mode as InstalledModule["mode"], at: now });
+    this.modules.set(name, { name, id, mode, config: null, state: null, log: null, resources: null });
+    this.commandLog.info({ at: now, action: "safekit", module: name, message: `module installed with id ${id}` });
+    this.onChange();
+    return { installed, source };
+  }
+
+  async #findTemplate(name: string): Promise<string | null> {
+    const walk = async (dir: string): Promise<string | null> => {
+      let entries: Deno.DirEntry[];
+      try {
+        entries = [];
+        for await (const e of Deno.readDir(dir)) entries.push(e);
+      } catch {
+        return null;
+      }
+      entries.sort((a, b) => a.name.localeCompare(b.name));
+      for (const e of entries) if (e.isFile && e.name === `${name}.safe`) return join(dir, e.name);
+      for (const e of entries) {
+        if (e.isDirectory) {
+          const f = await walk(join(dir, e.name));
+          if (f) return f;
+        }
+      }
+      return null;
+    };
+    return await walk(this.paths.applicationModules);
+  }
+
+  #requireStopped(rt: ModuleRuntime, verb: string) {
+    if (rt.state && rt.state.local !== "STOP") {
+      throw conflict(`cannot '${verb}' module '${rt.name}': it is ${rt.state.local} (run 'safekit stop -m ${rt.name}' first)`);
+    }
+  }
+
+  async uninstall(name: string): Promise<void> {
+    const rt = this.get(name);
+    this.#requireStopped(rt, "uninstall");
+    // Archived first, as SafeKit does: an uninstall can be undone with `module install`.
+    const backup = join(this.paths.applicationModules, "backup");
+    await Deno.mkdir(backup, { recursive: true });
+    try {
+      await atomicWriteFile(join(backup, `${name}.safe`), await packageModuleDir(this.paths.moduleDir(name)));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    this.#closeStores(rt);
+    await Deno.remove(this.paths.privateModuleDir(name), { recursive: true }).catch(() => {});
+    await Deno.remove(this.paths.moduleDir(name), { recursive: true }).catch(() => {});
+    await Deno.remove(this.paths.moduleVar(name), { recursive: true }).catch(() => {});
+    this.registry.uninstall(name, { at: Date.now() });
+    this.modules.delete(name);
+    this.onChange();
+  }
+
+  /** `safekit confcheck -m AM`: validates SAFE/modules/AM without applying it. */
+  async confcheck(name: string): Promise<ModuleConfig> {
+    this.get(name);
+    const xml = await this.#readCurrent(name);
+    return this.#parse(xml, join(this.paths.moduleDir(name), "conf", "userconfig.xml"));
+  }
+
+  async #readCurrent(name: string): Promise<string> {
+    const f = join(this.paths.moduleDir(name), "conf", "userconfig.xml");
+    const xml = await readTextIfExists(f);
+    if (xml === null) throw notFound(`${f} is missing`);
+    return xml;
+  }
+
+  /** `safekit config -m AM`: SAFE/modules/AM becomes the active configuration (module stopped). */
+  async config(name: string): Promise<InstalledModule> {
+    const rt = this.get(name);
+    this.#requireStopped(rt, "config");
+    const xml = await this.#readCurrent(name);
+    const cfg = this.#parse(xml, join(this.paths.moduleDir(name), "conf", "userconfig.xml"));
+    if (cfg.mode !== rt.mode) {
+      throw new NodeError(`module '${name}' was installed as ${rt.mode}; its userconfig.xml now says ${cfg.mode} (reinstall it)`);
+    }
+    const zip = await packageModuleDir(this.paths.moduleDir(name));
+    const archive = await readSafeArchive(zip, {});
+    await Deno.mkdir(this.paths.privateModules, { recursive: true });
+    await installModuleTree(archive, this.paths.privateModuleDir(name), { reinstall: true });
+    await this.#saveLastConfig(name, zip);
+    const signature = await configSignature(xml);
+    const installed = this.registry.configure(name, { at: Date.now(), signature });
+    rt.config = cfg;
+    if (!rt.log) await this.#openStores(rt);
+    rt.state = STOPPED;
+    this.appendLog(rt, "safeadmin", "I", `Module configured (signature ${signature.slice(0, 12)})`);
+    this.onChange();
+    return installed;
+  }
+
+  async #saveLastConfig(name: string, zip: Uint8Array): Promise<void> {
+    await Deno.mkdir(this.paths.lastconfig, { recursive: true });
+    const d = new Date();
+    const p = (n: number) => String(n).padStart(2, "0");
+    const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${
+      p(d.getSeconds())
+    }${String(d.getMilliseconds()).padStart(3, "0")}`;
+    await atomicWriteFile(join(this.paths.lastconfig, `${name}_${stamp}.safe`), zip);
+    const mine: string[] = [];
+    for await (const e of Deno.readDir(this.paths.lastconfig)) {
+      if (e.isFile && e.name.startsWith(`${name}_`) && e.name.endsWith(".safe")) mine.push(e.name);
+    }
+    mine.sort();
+    for (const old of mine.slice(0, Math.max(0, mine.length - LASTCONFIG_KEEP))) {
+      await Deno.remove(join(this.paths.lastconfig, old)).catch(() => {});
+    }
+  }
+
+  async deconfig(name: string): Promise<void> {
+    const rt = this.get(name);
+    this.#requireStopped(rt, "deconfig");
+    if (!rt.state) throw conflict(`module '${name}' is not configured`);
+    await Deno.remove(this.paths.privateModuleDir(name), { recursive: true }).catch(() => {});
+    this.registry.deconfigure(name, { at: Date.now() });
+    this.appendLog(rt, "safeadmin", "I", "Module deconfigured");
+    rt.config = null;
+    rt.state = null;
+    this.onChange();
+  }
+
+  async confinfo(name: string) {
+    this.get(name);
+    const side = async (dir: string) => {
+      const f = join(dir, "conf", "userconfig.xml");
+      const xml = await readTextIfExists(f);
+      if (xml === null) return null;
+      return { signature: await configSignature(xml), mtime: (await Deno.stat(f)).mtime?.getTime() ?? 0 };
+    };
+    return { active: await side(this.paths.privateModuleDir(name)), current: await side(this.paths.moduleDir(name)) };
+  }
+
+  async package(name: string): Promise<Uint8Array> {
+    this.get(name);
+    return await packageModuleDir(this.paths.moduleDir(name));
+  }
+
+  async #openStores(rt: ModuleRuntime): Promise<void> {
+    const dir = this.paths.moduleVar(rt.name);
+    await Deno.mkdir(dir, { recursive: true });
+    rt.log ??= new ModuleLog(join(dir, "log.db"));
+    rt.resources ??= new ResourceStore(join(dir, "resource.db"));
+  }
+
+  #closeStores(rt: ModuleRuntime): void {
+    rt.log?.close();
+    rt.resources?.close();
+    rt.log = null;
+    rt.resources = null;
+  }
+
+  appendLog(rt: ModuleRuntime, component: string, level: LogLevel, message: string): void {
+    rt.log?.append({ at: Date.now(), component, level, message });
+  }
+
+  requireStores(name: string): { rt: ModuleRuntime; log: ModuleLog; resources: ResourceStore } {
+    const rt = this.get(name);
+    if (!rt.log || !rt.resources) throw conflict(`module '${name}' is not configured (run 'safekit config -m ${name}')`);
+    return { rt, log: rt.log, resources: rt.resources };
+  }
+
+  close(): void {
+    for (const rt of this.modules.values()) this.#closeStores(rt);
+  }
+}
+

@@ -1,0 +1,198 @@
+// The node service (SafeKit's safeadmin): one long-running process per node that owns the node's modules,
+// stores, cluster membership and web service. It is the only writer of the node's stores; the CLI and
+// other nodes reach it through the API (control socket locally, port 9010 on the node's address).
+import { join } from "node:path";
+import { nodeNames } from "../config/mod.ts";
+import { MembershipService, UdpTransport } from "../heart/mod.ts";
+import type { NodePaths } from "../platform/node_paths.ts";
+import { CommandLog, ModuleRegistry } from "../store/mod.ts";
+import { buildApp, type Env } from "../web/app.ts";
+import { NonceCache, verifyPeerRequest } from "../web/peer_auth.ts";
+import { type Caller, callerLabel } from "../web/route_table.ts";
+import { VERSION } from "../cli/version.ts";
+import { apiRoutes } from "./api_routes.ts";
+import { ClusterManager } from "./cluster_manager.ts";
+import { isProbeReady } from "./module_states.ts";
+import { ModuleManager } from "./module_manager.ts";
+import type { Hono } from "hono";
+
+export const WEB_PORT = 9010;
+
+export type NodeServiceOptions = {
+  readonly paths: NodePaths;
+  /** SAFENODE: which cluster.xml node this is, when several have a local address. */
+  readonly safenode?: string;
+  /** Environment for userconfig.xml macro expansion. */
+  readonly env?: Record<string, string>;
+  readonly log?: (line: string) => void;
+};
+
+export class NodeService {
+  readonly paths: NodePaths;
+  readonly cluster: ClusterManager;
+  readonly modules: ModuleManager;
+  readonly commandLog: CommandLog;
+  readonly registry: ModuleRegistry;
+  readonly startedAt = Date.now();
+  readonly app: Hono<Env>;
+  #ready = new Set<string>();
+  #control: Deno.HttpServer | null = null;
+  #web: Deno.HttpServer | null = null;
+  #webAddr: string | null = null;
+  #membership: MembershipService | null = null;
+  #nonces = new NonceCache();
+  #log: (line: string) => void;
+
+  constructor(readonly options: NodeServiceOptions) {
+    this.paths = options.paths;
+    this.#log = options.log ?? ((l) => console.error(l));
+    this.commandLog = new CommandLog(this.paths.commandLogDb);
+    this.registry = new ModuleRegistry(this.paths.nodeResourceDb);
+    this.cluster = new ClusterManager(this.paths, options.safenode);
+    this.modules = new ModuleManager(
+      this.paths,
+      this.registry,
+      this.commandLog,
+      () => options.env ?? Deno.env.toObject(),
+      () => this.cluster.active?.config ?? null,
+      () => this.#refreshReady(),
+    );
+    this.app = buildApp({
+      routes: apiRoutes(this),
+      ready: { isReady: (m) => this.#ready.has(m) },
+      version: VERSION,
+      verifyPeer: (header, method, pathAndQuery, body) =>
+        verifyPeerRequest(
+          this.cluster.key,
+          header,
+          method,
+          pathAndQuery,
+          body,
+          Date.now(),
+          this.#nonces,
+          new Set(this.cluster.active ? nodeNames(this.cluster.active.config) : []),
+        ),
+      recordCommand: (caller, what) => this.#recordCommand(caller, what),
+    });
+  }
+
+  /** Creates the node's folders, loads what is on disk, and opens the control socket and the network. */
+  async start(): Promise<void> {
+    for (const d of [this.paths.safe, this.paths.safevar, this.paths.clusterDir, join(this.paths.safevar, "run")]) {
+      await Deno.mkdir(d, { recursive: true });
+    }
+    for (const p of await this.cluster.load()) this.#log(`safeadmin: ${p}`);
+    for (const p of await this.modules.load()) this.#log(`safeadmin: ${p}`);
+    this.#refreshReady();
+    await this.#openControlSocket();
+    await this.applyNetwork();
+    await Deno.writeTextFile(this.paths.pidFile, `${Deno.pid}\n`);
+    this.commandLog.info({ at: Date.now(), action: "safeadmin", message: `node service started (pid ${Deno.pid})` });
+  }
+
+  async #openControlSocket(): Promise<void> {
+    const path = this.paths.controlSocket;
+    // A socket file left by a killed service would block the bind; a live service answering there means a
+    // second service was started on the same SAFEVAR, which must fail.
+    try {
+      const conn = await Deno.connect({ transport: "unix", path });
+      conn.close();
+      throw new Error(`another node service is already running on ${this.paths.safevar}`);
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith("another node service")) throw e;
+      await Deno.remove(path).catch(() => {});
+    }
+    this.#control = Deno.serve(
+      { path, onListen() {} },
+      (req) => this.app.fetch(req, { transport: { kind: "local" } }),
+    );
+    // Only root (and the safekit group, when installed) may drive the node service.
+    await Deno.chmod(path, 0o660).catch(() => {});
+  }
+
+  /** Binds the web service and membership to this node's cluster address; rebinds when it changes. */
+  async applyNetwork(): Promise<void> {
+    const active = this.cluster.active;
+    const addr = active ? this.#bindAddress(active.localNode) : null;
+    if (addr !== this.#webAddr) {
+      await this.#web?.shutdown().catch(() => {});
+      this.#web = null;
+      this.#webAddr = null;
+      if (addr) {
+        this.#web = Deno.serve(
+          { hostname: addr, port: WEB_PORT, onListen() {} },
+          (req, info) =>
+            this.app.fetch(req, { transport: { kind: "tcp", remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname } }),
+        );
+        this.#webAddr = addr;
+      }
+    }
+    await this.#membership?.close();
+    this.#membership = null;
+    if (active && this.cluster.key) {
+      this.#membership = await MembershipService.start({
+        cluster: active.config,
+        localNode: active.localNode,
+        key: this.cluster.key,
+        transportFactory: (bindAddr: string, port: number) => UdpTransport.bind(bindAddr, port),
+        log: (m: string) => this.commandLog.info({ at: Date.now(), action: "cluster", message: m }),
+      });
+    }
+  }
+
+  #bindAddress(node: string): string | null {
+    const active = this.cluster.active!;
+    for (const lan of active.config.lans) {
+      const n = lan.nodes.find((x) => x.name === node);
+      if (n && lan.name === active.config.commandLan) return stripBrackets(n.laddr ?? n.addr);
+    }
+    return null;
+  }
+
+  membershipView(): { node: string; up: boolean }[] {
+    const active = this.cluster.active;
+    if (!active) return [];
+    const up = new Set(this.#membership?.view() ?? [active.localNode]);
+    return nodeNames(active.config).map((n) => ({ node: n, up: up.has(n) }));
+  }
+
+  membershipCounters(): Record<string, number> {
+    return this.#membership?.counters() ?? {};
+  }
+
+  #refreshReady(): void {
+    const ready = new Set<string>();
+    for (const m of this.modules.list()) if (m.state && isProbeReady(m.mode, m.state)) ready.add(m.name);
+    this.#ready = ready;
+  }
+
+  #recordCommand(caller: Caller, what: string): (code: number) => void {
+    const label = callerLabel(caller);
+    const user = caller.kind === "local" ? undefined : label;
+    const module = /(?:^|\s)-m\s+(\S+)/.exec(what)?.[1] ?? /\/modules\/([^/?]+)/.exec(what)?.[1];
+    const id = this.commandLog.start({
+      at: Date.now(),
+      action: "safekit",
+      module,
+      pid: Deno.pid,
+      args: user ? `${what} -u ${user}` : what,
+    });
+    return (code) => this.commandLog.end(id, { at: Date.now(), code });
+  }
+
+  async stop(): Promise<void> {
+    await this.#membership?.close();
+    await this.#web?.shutdown().catch(() => {});
+    await this.#control?.shutdown().catch(() => {});
+    this.commandLog.info({ at: Date.now(), action: "safeadmin", message: "node service stopped" });
+    this.modules.close();
+    this.commandLog.close();
+    this.registry.close();
+    await Deno.remove(this.paths.controlSocket).catch(() => {});
+    await Deno.remove(this.paths.pidFile).catch(() => {});
+  }
+}
+
+function stripBrackets(a: string): string {
+  return a.startsWith("[") && a.endsWith("]") ? a.slice(1, -1) : a;
+}
