@@ -1,0 +1,221 @@
+// Types of the mirror-module automaton: one node's view of a two-node mirror module.
+// Everything the automaton decides on is in these values; see mirror_automaton.ts for the rules.
+
+export type LocalStateName = "STOP" | "WAIT" | "ALONE" | "PRIM" | "SECOND";
+export type Qualifier = "NotReady" | "Transient" | "Ready";
+export type RemoteStateName = LocalStateName | "UNKNOWN";
+export type RemoteQualifier = Qualifier | "Unknown";
+
+export type ScriptName =
+  | "prestart"
+  | "start_prim"
+  | "stop_prim"
+  | "start_second"
+  | "stop_second"
+  | "start_sec"
+  | "stop_sec"
+  | "start_both"
+  | "stop_both"
+  | "poststop"
+  | "transition";
+
+export type DefaultPrim = { readonly kind: "alone" } | { readonly kind: "lastprim" } | {
+  readonly kind: "node";
+  readonly node: string;
+};
+
+export type MirrorConfig = {
+  readonly node: string;
+  readonly peer: string;
+  /** heartbeat idents (resource heartbeat.<ident>); all lost => peer lost */
+  readonly heartbeats: readonly string[];
+  /** the module has <rfs>: a secondary must resynchronize before it is Ready */
+  readonly replicated: boolean;
+  readonly failover: "on" | "off";
+  readonly defaultprim: DefaultPrim;
+  /** spec §2.2: automatic sync refused when synctimestamps differ by more (90 s) */
+  readonly maxSyncDeltaMs: number;
+  /** how often PRIM/SECOND Ready refresh their synctimestamp (bounds persistence writes) */
+  readonly syncRefreshMs: number;
+};
+
+/** A primary term: bumped each time a node enters ALONE (writes no longer reach the peer). */
+export type Term = { readonly n: number; readonly by: string };
+
+/** Facts the driver persists (tmp + fsync + rename) after every step in which they changed. */
+export type PersistentFacts = {
+  /** conservative: true only when no other node can hold newer data (see docs/mirror-automaton.md) */
+  readonly uptodate: boolean;
+  readonly syncTimestamp: number | null;
+  /** was PRIM/ALONE before its last stop (defaultprim="lastprim") */
+  readonly lastPrim: boolean;
+  readonly stoppedDuringReintegration: boolean;
+  /** boot="auto" starts the module at boot when this is true */
+  readonly wasRunning: boolean;
+  /** term of the data held on this node */
+  readonly term: Term | null;
+  /** next secondary reintegration must be full (after prim fullsync / primforce) */
+  readonly nextResyncFull: boolean;
+  /** sequence number of heartbeat payloads, so a receiver can drop reordered old ones */
+  readonly epoch: number;
+};
+
+export type SwapRole = "none" | "request" | "handover";
+
+/** What one node tells its peer in every heartbeat. */
+export type HeartbeatPayload = {
+  readonly node: string;
+  readonly state: LocalStateName;
+  readonly qual: Qualifier;
+  readonly uptodate: boolean;
+  readonly syncTimestamp: number | null;
+  readonly term: Term | null;
+  readonly formerSecond: boolean;
+  readonly swap: SwapRole;
+  readonly requireFullSync: boolean;
+  readonly primBeforeStart: boolean;
+  readonly epoch: number;
+  readonly resources?: Readonly<Record<string, string>>;
+};
+
+export type CommandVerb =
+  | "start"
+  | "stop"
+  | "restart"
+  | "stopstart"
+  | "swap"
+  | "prim"
+  | "second"
+  | "primforce"
+  | "secondforce"
+  | "forcestop"
+  | "shutdown";
+
+export type MirrorCommand = {
+  readonly kind: "command";
+  readonly id: string;
+  readonly verb: CommandVerb;
+  /** who called it, as logged: "root", "SYSTEM", "admin@1.2.3.4", "maxloop"... */
+  readonly by: string;
+  /** -i identity (checkers, failover machine); maxloop counting is done by the maxloop automaton */
+  readonly identity?: string;
+  readonly fullsync?: boolean;
+  readonly nosync?: boolean;
+  /** secondforce -d: epoch ms; files modified after it are copied */
+  readonly date?: number;
+};
+
+export type MirrorEvent =
+  | MirrorCommand
+  | { readonly kind: "heartbeat"; readonly ident: string; readonly payload: HeartbeatPayload }
+  | { readonly kind: "heartbeatTimeout"; readonly ident: string }
+  | { readonly kind: "tick" }
+  | {
+    readonly kind: "scriptFinished";
+    readonly script: ScriptName;
+    readonly runId?: number;
+    readonly exitCode: number;
+    readonly timedOut: boolean;
+  }
+  | { readonly kind: "resyncProgress"; readonly percent: number }
+  | { readonly kind: "resyncFinished" }
+  | { readonly kind: "resyncFailed"; readonly reason: string }
+  | {
+    readonly kind: "boot";
+    readonly boot: "on" | "off" | "auto" | "ignore";
+    readonly bootDelayMs: number;
+    readonly wasRunningBeforeReboot?: boolean;
+    /** boot="ignore": the legacy `safekit boot -m AM on|off` switch */
+    readonly legacyBootOn?: boolean;
+  };
+
+export type LogLevel = "U" | "E" | "C" | "S" | "I" | "D";
+export type ResyncMode = "full" | "zones" | "date";
+
+export type MirrorEffect =
+  | {
+    readonly kind: "runScript";
+    readonly name: ScriptName;
+    readonly runId: number;
+    readonly args: readonly [string, string, string];
+    readonly force?: boolean;
+  }
+  | { readonly kind: "killScript"; readonly name: ScriptName; readonly runId: number }
+  | { readonly kind: "setHeartbeatPayload"; readonly payload: HeartbeatPayload }
+  | { readonly kind: "log"; readonly component: string; readonly level: LogLevel; readonly message: string }
+  | { readonly kind: "setResource"; readonly name: string; readonly value: string }
+  | { readonly kind: "reply"; readonly commandId: string; readonly ok: boolean; readonly error?: string }
+  | { readonly kind: "startResync"; readonly mode: ResyncMode; readonly since?: number }
+  | { readonly kind: "stopResync" }
+  | { readonly kind: "readyChanged"; readonly ready: boolean };
+
+/** Why a started module is not (yet) primary or secondary. */
+export type WaitReason =
+  | "heartbeats" // no heartbeat received nor timed out yet: the peer's state is not known
+  | "notuptodate" // rule notuptodate_server
+  | "inconsistent" // stopped during reintegration
+  | "peerElected" // both up to date and starting: the peer has priority
+  | "peerPrimary" // `second` asked: waiting for the peer to be primary
+  | "failoverOff";
+
+export type Intent =
+  | { readonly kind: "auto" }
+  | { readonly kind: "prim"; readonly fullsync: boolean }
+  | { readonly kind: "primforce" }
+  | { readonly kind: "second"; readonly mode: ResyncMode; readonly since?: number };
+
+export type ScriptCall = {
+  readonly name: ScriptName;
+  readonly args: readonly [string, string, string];
+  readonly force: boolean;
+};
+
+/** What happens once a job's scripts are all done. */
+export type Continuation =
+  | { readonly kind: "elect" }
+  | { readonly kind: "enter"; readonly state: LocalStateName; readonly qual: Qualifier }
+  | {
+    readonly kind: "stopped";
+    readonly from: LocalStateName;
+    readonly verb: CommandVerb | "exitalone" | "failover-off" | "dropped";
+  }
+  | { readonly kind: "handover" };
+
+export type Job = {
+  readonly action: string;
+  readonly pending: readonly ScriptCall[];
+  readonly running: { readonly call: ScriptCall; readonly runId: number } | null;
+  readonly then: Continuation;
+};
+
+/** The peer as last heard; null = UNKNOWN Unknown (all heartbeats lost or never heard). */
+export type AppRole = "none" | "primary" | "second";
+
+export type MirrorState = {
+  readonly config: MirrorConfig;
+  readonly persist: PersistentFacts;
+  readonly local: LocalStateName;
+  readonly qual: Qualifier;
+  readonly appRole: AppRole;
+  readonly intent: Intent | null;
+  readonly waitReason: WaitReason | null;
+  readonly heartbeats: Readonly<Record<string, "init" | "up" | "down">>;
+  readonly peer: HeartbeatPayload | null;
+  readonly peerEpoch: number;
+  readonly job: Job | null;
+  readonly nextRunId: number;
+  readonly deferred: MirrorCommand | null;
+  readonly resync: { readonly mode: ResyncMode; readonly term: Term | null } | null;
+  readonly formerSecond: boolean;
+  readonly swap: SwapRole;
+  readonly swapNosync: boolean;
+  readonly skipDefaultPrimOnce: boolean;
+  readonly primBeforeStart: boolean;
+  readonly splitBrainLogged: boolean;
+  readonly bootStartAt: number | null;
+  readonly lastPayload: HeartbeatPayload | null;
+  readonly lastReady: boolean;
+  readonly lastUptodateResource: string | null;
+};
+
+export type StepResult = { readonly state: MirrorState; readonly effects: MirrorEffect[] };
