@@ -71,26 +71,24 @@ Deno.test({
     const env = { ...baseEnv, SAFEKIT_RUNTIME_DIR: cache };
     const expected = `safekit ${denoJson.version}\n`;
     try {
-      await t.step("build.ts --only-fallback writes dist/safekit and reports it in the summary", async () => {
-        const out = await run(Deno.execPath(), [
-          "run",
-          "-A",
-          "scripts/build.ts",
-          "--only-fallback",
-          "--out",
-          dist,
-        ], {
-          cwd: repoRoot,
-          env: { ...Deno.env.toObject(), NO_COLOR: "1" },
-        });
-        assert.equal(out.code, 0, `build failed:\n${out.stdout}\n${out.stderr}`);
-        const hostRow = out.stdout.split("\n").find((l) => l.startsWith(Deno.build.target));
-        assert.match(hostRow ?? "", /\bfallback\b/, out.stdout);
-        const head = new TextDecoder().decode((await Deno.readFile(single)).subarray(0, 10));
-        assert.equal(head, "#!/bin/sh\n");
-        assert.ok(((await Deno.stat(single)).mode ?? 0) & 0o100, "dist/safekit is not executable");
-      });
+      const built = await t.step(
+        "build.ts --only-fallback writes dist/safekit and reports it in the summary",
+        async () => {
+          const args = ["run", "-A", "scripts/build.ts", "--only-fallback", "--out", dist];
+          const out = await run(Deno.execPath(), args, {
+            cwd: repoRoot,
+            env: { ...Deno.env.toObject(), NO_COLOR: "1" },
+          });
+          assert.equal(out.code, 0, `build failed:\n${out.stdout}\n${out.stderr}`);
+          const hostRow = out.stdout.split("\n").find((l) => l.startsWith(Deno.build.target));
+          assert.match(hostRow ?? "", /\bfallback\b/, out.stdout);
+          const head = new TextDecoder().decode((await Deno.readFile(single)).subarray(0, 10));
+          assert.equal(head, "#!/bin/sh\n");
+          assert.ok(((await Deno.stat(single)).mode ?? 0) & 0o100, "dist/safekit is not executable");
+        },
+      );
 
+      if (!built) return; // every later step needs the built file; its failure is already reported
       let runtimeDir = "";
       await t.step("first run unpacks into SAFEKIT_RUNTIME_DIR/<hash> and prints the version", async () => {
         const out = await run(single, ["--version"], { cwd: empty, env });
@@ -141,6 +139,54 @@ Deno.test({
         assert.equal(out.code, 0, out.stderr);
         assert.equal(out.stdout, expected);
         assert.doesNotMatch(out.stderr, /Debugger listening/);
+      });
+
+      await t.step(
+        "install.sh installs the file as SAFE/safekit, creates SAFEVAR and writes the unit",
+        async () => {
+          const safe = join(tmp, "opt-safekit");
+          const safevar = join(tmp, "var-safekit");
+          const units = join(tmp, "units");
+          const out = await run(
+            "sh",
+            [
+              join(repoRoot, "installer/install.sh"),
+              single,
+              "--prefix",
+              safe,
+              "--safevar",
+              safevar,
+              "--unit-dir",
+              units,
+            ],
+            { cwd: empty, env: baseEnv },
+          );
+          assert.equal(out.code, 0, out.stderr);
+          assert.match(
+            out.stdout,
+            new RegExp(`installed safekit ${denoJson.version.replaceAll(".", "\\.")} as `),
+          );
+          assert.deepEqual(await Deno.readFile(join(safe, "safekit")), await Deno.readFile(single));
+          assert.ok((await Deno.stat(safevar)).isDirectory);
+          // The installer's first run unpacked the runtime where the service will look for it.
+          assert.ok((await Deno.stat(join(onlyEntry(join(safe, "private", "runtime")), "deno"))).isFile);
+          const unit = await Deno.readTextFile(join(units, "safeadmin.service"));
+          assert.match(unit, new RegExp(`^ExecStart=${safe}/safekit daemon$`, "m"));
+          assert.match(
+            unit,
+            /^UnsetEnvironment=NODE_OPTIONS DENO_V8_FLAGS DENO_SERVE_ADDRESS SSLKEYLOGFILE$/m,
+          );
+          assert.match(unit, new RegExp(`^Environment=SAFE=${safe} SAFEVAR=${safevar} `, "m"));
+        },
+      );
+
+      await t.step("install.sh refuses a missing file with a hint", async () => {
+        const out = await run("sh", [join(repoRoot, "installer/install.sh"), join(tmp, "nope")], {
+          cwd: empty,
+          env: baseEnv,
+        });
+        assert.equal(out.code, 1);
+        assert.match(out.stderr, /is not a file \(build it with: deno task build/);
       });
 
       const isRoot = Deno.uid() === 0;
