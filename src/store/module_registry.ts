@@ -138,10 +138,12 @@ export class ModuleRegistry {
   /** Records the module's state; a history event is written only when it differs from the last one. */
   setState(name: string, state: string, change: { at: number }): { changed: boolean } {
     const checked = requireField(state, `module ${name}: state`, MAX_STATE);
-    const before = this.require(name).state;
-    if (before === checked) return { changed: false };
-    this.#update(name, change.at, "state", checked, () => ["state = ?", [checked]]);
-    return { changed: true };
+    let changed = false;
+    this.#update(name, change.at, "state", checked, () => ["state = ?", [checked]], (existing) => {
+      changed = existing.state !== checked;
+      return changed;
+    });
+    return { changed };
   }
 
   uninstall(name: string, change: { at: number }): InstalledModule {
@@ -222,10 +224,13 @@ export class ModuleRegistry {
     event: ModuleEventKind,
     detail: string,
     set: (atUs: number) => [string, (string | number)[]],
+    /** Decides, inside the transaction, whether to write at all (default: always). */
+    shouldWrite: (existing: InstalledModule) => boolean = () => true,
   ): InstalledModule {
     const atUs = epochMsToMicros(at, `module ${name}: at`);
     const updated = inTransaction(this.#db, () => {
       const existing = this.require(name);
+      if (!shouldWrite(existing)) return existing;
       const [assignments, values] = set(atUs);
       this.#db.prepare(`UPDATE module SET ${assignments} WHERE name = ?`).run(...values, existing.name);
       this.#event(atUs, existing.name, existing.id, event, detail);

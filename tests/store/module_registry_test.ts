@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ModuleRegistry, StoreError, type StoreErrorCode } from "../../src/store/mod.ts";
+import { type ModuleMode, ModuleRegistry, StoreError, type StoreErrorCode } from "../../src/store/mod.ts";
 import { withTempDir } from "./temp_store_dir.ts";
 
 async function withRegistry(fn: (registry: ModuleRegistry, path: string) => void) {
@@ -74,9 +74,8 @@ Deno.test("module registry: bad names, modes and ids are input errors", async ()
       "invalid-input",
       /invalid module name ""/,
     );
-    // deno-lint-ignore no-explicit-any
     throwsStore(
-      () => registry.install({ name: "m", mode: "cluster" as any, at: 1 }),
+      () => registry.install({ name: "m", mode: "cluster" as ModuleMode, at: 1 }),
       "invalid-input",
       /invalid module mode "cluster"/,
     );
