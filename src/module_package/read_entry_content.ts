@@ -35,6 +35,7 @@ export async function readEntryContent(entry: FileEntry, context: EntryReadConte
       ? new DecompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>
       : new TransformStream<Uint8Array, Uint8Array>();
 
+  const reader = inflater.readable.getReader();
   // The stored bytes: zip.js checks that the local header agrees with the central directory
   // (a streaming extractor would trust the local one) and that entries do not overlap.
   const copying: Promise<unknown> = entry.getData(inflater.writable, {
@@ -42,9 +43,11 @@ export async function readEntryContent(entry: FileEntry, context: EntryReadConte
     checkLocalDirectory: true,
     checkLocalFilename: true,
     checkOverlappingEntry: true,
-  }).then(() => undefined, (error: unknown) => error ?? new Error("copy failed"));
-
-  const reader = inflater.readable.getReader();
+  }).then(() => undefined, (error: unknown) => {
+    // zip.js may fail before it ever touches the stream: end the read loop below.
+    reader.cancel(error).catch(() => {});
+    return error ?? new Error("copy failed");
+  });
   const parts: Uint8Array[] = [];
   let crc = CRC32_START;
   try {

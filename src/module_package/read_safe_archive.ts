@@ -91,7 +91,7 @@ async function listEntries(zip: ZipReader<unknown>, archive: string, limits: Saf
         throw new SafeArchiveError(
           "too_many_entries",
           archive,
-          `holds more than ${limits.maxEntries} entries (at most ${limits.maxEntries})`,
+          `holds more than ${limits.maxEntries} entries (the most a module archive may hold)`,
         );
       }
       entries.push(entry);
