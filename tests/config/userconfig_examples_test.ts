@@ -98,7 +98,9 @@ Deno.test("userconfig: farm.safe gives a vmac_directed interface and a FarmProto
 
 Deno.test("userconfig: the farm power example gives each group its own weights", () => {
   const cfg = parseUserConfig(FARM_POWER);
-  const powers = cfg.vip!.loadBalancing.map((g) => [g.name, g.hosts.map((h) => `${h.name}=${h.power}`).join(" ")]);
+  const powers = cfg.vip!.loadBalancing.map((
+    g,
+  ) => [g.name, g.hosts.map((h) => `${h.name}=${h.power}`).join(" ")]);
   assert.deepEqual(powers, [
     ["http_service", "node1=3 node2=1 node3=1"],
     ["https_service", "node1=1 node2=3 node3=1"],
@@ -128,7 +130,7 @@ Deno.test("userconfig: a follower's module checker defaults to 127.0.0.1:9010", 
     assert.equal(checker.to.secure, false);
     assert.equal(checker.to.intervalMs, 10_000);
   }
-  assert.equal((parseUserConfig(FOLLOWER).check![0]).resource, "module.leader");
+  assert.equal(parseUserConfig(FOLLOWER).check![0].resource, "module.leader");
 });
 
 Deno.test("userconfig: 7.x values without unit use each attribute's default unit", () => {
@@ -207,18 +209,22 @@ Deno.test("userconfig: a module using every element keeps every value, times in 
   const ping = cfg.check![1];
   assert.ok(ping.kind === "ping" && ping.when === "pre" && ping.action === "wait");
   const tcp = cfg.check![0];
-  assert.ok(tcp.kind === "tcp" && tcp.to.port === 80 && tcp.to.intervalMs === 5000 && tcp.to.timeoutMs === 2000);
+  assert.ok(
+    tcp.kind === "tcp" && tcp.to.port === 80 && tcp.to.intervalMs === 5000 && tcp.to.timeoutMs === 2000,
+  );
   const f = cfg.failoverRules!;
   assert.equal(f.extends, true);
   assert.equal(f.periodMs, 2000);
   assert.equal(f.handleTimeMs, 6000);
-  assert.deepEqual(f.sections.map((s) => [s.language, s.line]), [["safekit", 47], ["lua", 50]]);
+  assert.deepEqual(f.sections.map((s) => [s.language, s.line]), [["safekit", 50], ["lua", 53]]);
   assert.match(f.sections[0].text, /checkfile_failure: if\( custom\.checkfile == down \) then restart\(\);/);
 });
 
 Deno.test("userconfig: failover defaults are period 5000 ms and handle_time 15000 ms", () => {
-  const cfg = parseUserConfig(`<safe><service mode="light"><failover><![CDATA[x: if (a.b == down) then wait();]]></failover>
-</service></safe>`);
+  const cfg = parseUserConfig(
+    `<safe><service mode="light"><failover><![CDATA[x: if (a.b == down) then wait();]]></failover>
+</service></safe>`,
+  );
   assert.equal(cfg.failoverRules?.periodMs, 5000);
   assert.equal(cfg.failoverRules?.handleTimeMs, 15000);
   assert.equal(cfg.failoverRules?.extends, true);
