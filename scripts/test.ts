@@ -17,8 +17,9 @@ for await (const chunk of child.stdout) {
 const status = await child.status;
 
 // deno test's own summary: "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)".
-const summary = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
-  .exec(tail.replace(/\x1b\[[0-9;]*m/g, ""));
+const summary =
+  /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
+    .exec(tail.replace(/\x1b\[[0-9;]*m/g, ""));
 if (summary) {
   console.log(`\n${summary[1]} passed, ${summary[2]} failed, ${summary[3] ?? 0} skipped`);
 } else {

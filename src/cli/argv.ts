@@ -40,9 +40,12 @@ export function parseVerbArgs(verb: string, args: readonly string[], spec: VerbS
       } else if (allowedFlags.has(name) && eq < 0) {
         flags.add(name);
       } else {
-        const known = [...allowedFlags].map((f) => `-${f}`).concat([...allowedValues].map((v) => `-${v} <value>`));
+        const known = [...allowedFlags].map((f) => `-${f}`).concat(
+          [...allowedValues].map((v) => `-${v} <value>`),
+        );
         throw new CliError(
-          `'${verb}': unknown option '${a}'` + (known.length ? ` (expected ${known.join(", ")})` : " (it takes none)"),
+          `'${verb}': unknown option '${a}'` +
+            (known.length ? ` (expected ${known.join(", ")})` : " (it takes none)"),
         );
       }
     } else {

@@ -13,7 +13,11 @@ export const DAEMON_NOT_RUNNING = "safeadmin administrator daemon not running";
 
 export class LocalDaemonClient implements ApiClient {
   readonly label = "local";
-  constructor(private readonly socketPath: string, private readonly command: string, private readonly user = "root") {}
+  constructor(
+    private readonly socketPath: string,
+    private readonly command: string,
+    private readonly user = "root",
+  ) {}
 
   async request(method: string, path: string, body?: Uint8Array | string | object): Promise<ApiResponse> {
     let client: Deno.HttpClient;
@@ -25,11 +29,19 @@ export class LocalDaemonClient implements ApiClient {
     }
     try {
       const { payload, contentType } = encodeBody(body);
-      const headers: Record<string, string> = { "x-safekit-command": this.command, "x-safekit-user": this.user };
+      const headers: Record<string, string> = {
+        "x-safekit-command": this.command,
+        "x-safekit-user": this.user,
+      };
       if (contentType) headers["content-type"] = contentType;
       let res: Response;
       try {
-        res = await fetch(`http://safeadmin${path}`, { method, body: payload as BodyInit | undefined, headers, client });
+        res = await fetch(`http://safeadmin${path}`, {
+          method,
+          body: payload as BodyInit | undefined,
+          headers,
+          client,
+        });
       } catch {
         throw new CliError(DAEMON_NOT_RUNNING);
       }
@@ -40,7 +52,9 @@ export class LocalDaemonClient implements ApiClient {
   }
 }
 
-export function encodeBody(body?: Uint8Array | string | object): { payload?: Uint8Array; contentType?: string } {
+export function encodeBody(
+  body?: Uint8Array | string | object,
+): { payload?: Uint8Array; contentType?: string } {
   if (body === undefined) return {};
   if (body instanceof Uint8Array) return { payload: body, contentType: "application/octet-stream" };
   if (typeof body === "string") return { payload: new TextEncoder().encode(body), contentType: "text/plain" };

@@ -1,6 +1,6 @@
 // The `safekit` command line: parses argv, reaches the node service, prints. Verbs keep SafeKit's names
 // and options so administrators' habits carry over (spec §3); every verb also accepts --json.
-import { nodePathsFromEnv, type NodePaths } from "../platform/node_paths.ts";
+import { type NodePaths, nodePathsFromEnv } from "../platform/node_paths.ts";
 import { CliError } from "./cli_error.ts";
 import type { CliContext, CliIo, Verb } from "./context.ts";
 import { type ApiClient, LocalDaemonClient } from "./daemon_client.ts";
@@ -99,7 +99,9 @@ async function dispatch(args: string[], json: boolean, io: CliIo, opts: RunOptio
     if (opts.remote) throw new CliError("a distributed command cannot start another distributed command");
     return await distributed(ctx, hosts, json ? [...cmd, "--json"] : cmd);
   }
-  if (verb === "-E" || verb === "-G") throw new CliError(`'${verb}' needs a host list first: safekit -H "*" ${verb}`);
+  if (verb === "-E" || verb === "-G") {
+    throw new CliError(`'${verb}' needs a host list first: safekit -H "*" ${verb}`);
+  }
   const run = VERBS[verb];
   if (!run) throw new CliError(`unknown command '${verb}' (run 'safekit help' for the list)`);
   return await run(ctx, rest);

@@ -15,7 +15,14 @@ export class RemoteNodeClient implements ApiClient {
 
   async request(method: string, path: string, body?: Uint8Array | string | object): Promise<ApiResponse> {
     const { payload, contentType } = encodeBody(body);
-    const sig = await signPeerRequest(this.key, this.localNode, method, path, payload ?? new Uint8Array(), Date.now());
+    const sig = await signPeerRequest(
+      this.key,
+      this.localNode,
+      method,
+      path,
+      payload ?? new Uint8Array(),
+      Date.now(),
+    );
     const headers: Record<string, string> = { [PEER_AUTH_HEADER]: sig, "x-safekit-command": this.command };
     if (contentType) headers["content-type"] = contentType;
     try {
@@ -34,6 +41,8 @@ export class RemoteNodeClient implements ApiClient {
 
 export function parseKeyFile(text: string): Uint8Array {
   const hex = text.trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new CliError("the cluster key file is damaged (expected 64 hex digits)");
+  if (!/^[0-9a-f]{64}$/.test(hex)) {
+    throw new CliError("the cluster key file is damaged (expected 64 hex digits)");
+  }
   return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
 }

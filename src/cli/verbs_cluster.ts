@@ -39,7 +39,9 @@ export const cluster: Verb = async (ctx, args) => {
       for (const p of a.positionals) {
         if (p === "lock" || p === "unlock") lock = p;
         else if (file === undefined) file = p;
-        else throw new CliError(`'cluster config': unexpected argument '${p}' (expected [FILE] [lock|unlock])`);
+        else {throw new CliError(
+            `'cluster config': unexpected argument '${p}' (expected [FILE] [lock|unlock])`,
+          );}
       }
       const body = file ? await Deno.readFile(resolveFile(ctx, file)) : new Uint8Array();
       const q = lock ? `?lock=${lock}` : "";
@@ -56,7 +58,9 @@ export const cluster: Verb = async (ctx, args) => {
       if (ctx.json) return printJson(ctx, rows), 0;
       ctx.io.out(table([
         ["Node", "Signature", "Date", "Lock"],
-        ...rows.map((r) => r.error ? [r.node, r.error, "", ""] : [r.node, r.signature, r.date, r.lock ? "1" : "0"]),
+        ...rows.map((r) =>
+          r.error ? [r.node, r.error, "", ""] : [r.node, r.signature, r.date, r.lock ? "1" : "0"]
+        ),
       ]));
       return 0;
     }
@@ -67,7 +71,9 @@ export const cluster: Verb = async (ctx, args) => {
       ctx.io.out(table([
         ["Node", "Module", "Mode", "Id", "Date", "Signature"],
         ...rows.map((r) =>
-          r.error ? [r.node, r.error, "", "", "", ""] : [r.node, r.module, r.mode, String(r.id), r.date, r.signature]
+          r.error
+            ? [r.node, r.error, "", "", "", ""]
+            : [r.node, r.module, r.mode, String(r.id), r.date, r.signature]
         ),
       ]));
       return 0;
@@ -80,12 +86,16 @@ export const cluster: Verb = async (ctx, args) => {
     case "genkey":
       parseVerbArgs("cluster genkey", rest, {});
       expectOk(await ctx.client.request("POST", "/api/v1/cluster/key"));
-      if (!ctx.json) ctx.io.out(`new cluster key created; run 'safekit -H "*" -G' to give it to the other nodes`);
+      if (!ctx.json) {
+        ctx.io.out(`new cluster key created; run 'safekit -H "*" -G' to give it to the other nodes`);
+      }
       return 0;
     case "delkey":
       parseVerbArgs("cluster delkey", rest, {});
       expectOk(await ctx.client.request("DELETE", "/api/v1/cluster/key"));
-      if (!ctx.json) ctx.io.out(`cluster key removed; run 'safekit -H "*" -G' to apply it on the other nodes`);
+      if (!ctx.json) {
+        ctx.io.out(`cluster key removed; run 'safekit -H "*" -G' to apply it on the other nodes`);
+      }
       return 0;
     case "export": {
       const a = parseVerbArgs("cluster export", rest, { positionals: [1, 1] });
@@ -98,7 +108,9 @@ export const cluster: Verb = async (ctx, args) => {
     }
     default:
       throw new CliError(
-        `'cluster': unknown sub-command '${sub ?? ""}' (expected confcheck, config, confinfo, state, deconfig, ` +
+        `'cluster': unknown sub-command '${
+          sub ?? ""
+        }' (expected confcheck, config, confinfo, state, deconfig, ` +
           `genkey, delkey or export)`,
       );
   }

@@ -21,15 +21,21 @@ export async function distributed(ctx: CliContext, hosts: string, rest: readonly
     await ctx.client.request("GET", `/api/v1/cluster/targets?hosts=${encodeURIComponent(hosts)}`),
   );
   const node = expectOk<{ node: string | null }>(await ctx.client.request("GET", "/api/v1/node")).node;
-  if (!node) throw new CliError("this node has no cluster configuration (run 'safekit cluster config' first)");
+  if (!node) {
+    throw new CliError("this node has no cluster configuration (run 'safekit cluster config' first)");
+  }
   const keys = await readKeys(ctx);
   const command = rest.join(" ");
 
   let prepared: Prepared;
   if (rest[0] === "-E") {
     const m = rest[1];
-    if (!m || rest.length !== 2) throw new CliError("'-E' needs exactly one module name: -H <hosts> -E <module>");
-    const info = expectOk<{ id: number; configured: boolean }>(await ctx.client.request("GET", `/api/v1/modules/${m}`));
+    if (!m || rest.length !== 2) {
+      throw new CliError("'-E' needs exactly one module name: -H <hosts> -E <module>");
+    }
+    const info = expectOk<{ id: number; configured: boolean }>(
+      await ctx.client.request("GET", `/api/v1/modules/${m}`),
+    );
     const pkg = await ctx.client.request("GET", `/api/v1/modules/${m}/package`);
     if (pkg.status !== 200 || !pkg.bytes) expectOk(pkg);
     prepared = { kind: "export", module: m, zip: pkg.bytes!, id: info.id, configured: info.configured };
@@ -53,7 +59,9 @@ export async function distributed(ctx: CliContext, hosts: string, rest: readonly
           break;
         } catch (e) {
           // After `cluster genkey` the targets still hold the previous key until -G reaches them.
-          if (i + 1 < keys.length && e instanceof CliError && /bad cluster signature/.test(e.message)) continue;
+          if (i + 1 < keys.length && e instanceof CliError && /bad cluster signature/.test(e.message)) {
+            continue;
+          }
           throw e;
         }
       }
@@ -90,7 +98,9 @@ async function runOnTarget(
     return 0;
   }
   if (prepared.kind === "cluster") {
-    const out = expectOk<{ signature: string }>(await client.request("PUT", "/api/v1/cluster/import", prepared.zip));
+    const out = expectOk<{ signature: string }>(
+      await client.request("PUT", "/api/v1/cluster/import", prepared.zip),
+    );
     lines.push(`cluster configuration applied (signature ${out.signature})`);
     return 0;
   }

@@ -6,13 +6,21 @@ import { printJson, table, type Verb } from "./context.ts";
 import { expectOk } from "./daemon_client.ts";
 import { resolveFile } from "./verbs_monitoring.ts";
 
-type Ports = { module: string; id: number; ports: { process: string; name: string; proto: string; port: number }[] };
+type Ports = {
+  module: string;
+  id: number;
+  ports: { process: string; name: string; proto: string; port: number }[];
+};
 
 export const module: Verb = async (ctx, args) => {
   const [sub, ...rest] = args;
   switch (sub) {
     case "install": {
-      const a = parseVerbArgs("module install", rest, { flags: ["r"], values: ["m", "M"], positionals: [0, 1] });
+      const a = parseVerbArgs("module install", rest, {
+        flags: ["r"],
+        values: ["m", "M"],
+        positionals: [0, 1],
+      });
       const m = moduleArg("module install", a);
       const q = new URLSearchParams({ name: m });
       if (a.value("M") !== undefined) q.set("id", a.value("M")!);
@@ -30,7 +38,9 @@ export const module: Verb = async (ctx, args) => {
       const a = parseVerbArgs("module uninstall", rest, { values: ["m"] });
       const m = moduleArg("module uninstall", a);
       expectOk(await ctx.client.request("DELETE", `/api/v1/modules/${m}`));
-      if (!ctx.json) ctx.io.out(`module ${m} uninstalled (configuration archived in Application_Modules/backup)`);
+      if (!ctx.json) {
+        ctx.io.out(`module ${m} uninstalled (configuration archived in Application_Modules/backup)`);
+      }
       return 0;
     }
     case "list":
@@ -55,7 +65,9 @@ export const module: Verb = async (ctx, args) => {
     }
     case "getports": {
       const a = parseVerbArgs("module getports", rest, { values: ["m", "i"] });
-      const q = a.value("i") !== undefined ? `id=${encodeURIComponent(a.value("i")!)}` : `module=${moduleArg("module getports", a)}`;
+      const q = a.value("i") !== undefined
+        ? `id=${encodeURIComponent(a.value("i")!)}`
+        : `module=${moduleArg("module getports", a)}`;
       const p = expectOk<Ports>(await ctx.client.request("GET", `/api/v1/ports?${q}`));
       if (ctx.json) return printJson(ctx, p), 0;
       ctx.io.out("List of the ports used by SafeKit\nProcess Ports");
@@ -69,7 +81,9 @@ export const module: Verb = async (ctx, args) => {
     }
     default:
       throw new CliError(
-        `'module': unknown sub-command '${sub ?? ""}' (expected install, uninstall, list, listid, package or getports)`,
+        `'module': unknown sub-command '${
+          sub ?? ""
+        }' (expected install, uninstall, list, listid, package or getports)`,
       );
   }
 };
@@ -106,9 +120,16 @@ export const confinfo: Verb = async (ctx, args) => {
   const a = parseVerbArgs("confinfo", args, { values: ["m"] });
   const m = moduleArg("confinfo", a);
   type Side = { signature: string; mtime: number } | null;
-  const info = expectOk<{ active: Side; current: Side }>(await ctx.client.request("GET", `/api/v1/modules/${m}/confinfo`));
+  const info = expectOk<{ active: Side; current: Side }>(
+    await ctx.client.request("GET", `/api/v1/modules/${m}/confinfo`),
+  );
   if (ctx.json) return printJson(ctx, info), 0;
-  const row = (label: string, s: Side) => [label, s ? s.signature : "none", s ? String(Math.floor(s.mtime / 1000)) : ""];
-  ctx.io.out(table([["Configuration", "Signature", "Date"], row("active", info.active), row("current", info.current)]));
+  const row = (
+    label: string,
+    s: Side,
+  ) => [label, s ? s.signature : "none", s ? String(Math.floor(s.mtime / 1000)) : ""];
+  ctx.io.out(
+    table([["Configuration", "Signature", "Date"], row("active", info.active), row("current", info.current)]),
+  );
   return 0;
 };

@@ -66,9 +66,9 @@ function stateRow(m: ModuleSummary): string[] {
 function formatDate(at: number): string {
   const d = new Date(at);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${
-    p(d.getSeconds())
-  }`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${
+    p(d.getMinutes())
+  }:${p(d.getSeconds())}`;
 }
 
 const WAIT_STATES = new Set(["STOP", "WAIT", "ALONE", "UP", "PRIM", "SECOND"]);
@@ -78,7 +78,9 @@ export const waitstate: Verb = async (ctx, args) => {
   const m = moduleArg("waitstate", a);
   const want = a.positionals[0].toUpperCase();
   if (!WAIT_STATES.has(want)) {
-    throw new CliError(`'waitstate': unknown state '${a.positionals[0]}' (expected STOP, WAIT, ALONE, UP, PRIM or SECOND)`);
+    throw new CliError(
+      `'waitstate': unknown state '${a.positionals[0]}' (expected STOP, WAIT, ALONE, UP, PRIM or SECOND)`,
+    );
   }
   return await waitFor(ctx, m, (s) => s === want, Number(a.value("t") ?? "0"));
 };
@@ -157,7 +159,12 @@ function printVerb(levelChar: "I" | "E", verb: string): Verb {
   return async (ctx, args) => {
     const a = parseVerbArgs(verb, args, { values: ["m"], positionals: [1, 1] });
     const m = moduleArg(verb, a);
-    expectOk(await ctx.client.request("POST", `/api/v1/modules/${m}/log`, { level: levelChar, message: a.positionals[0] }));
+    expectOk(
+      await ctx.client.request("POST", `/api/v1/modules/${m}/log`, {
+        level: levelChar,
+        message: a.positionals[0],
+      }),
+    );
     return 0;
   };
 }
@@ -169,7 +176,9 @@ export const get: Verb = async (ctx, args) => {
   const m = moduleArg("get", a);
   const r = a.value("r");
   if (!r) throw new CliError("'get' needs a resource: -r <resource>");
-  const res = expectOk<Resource>(await ctx.client.request("GET", `/api/v1/modules/${m}/resources/${encodeURIComponent(r)}`));
+  const res = expectOk<Resource>(
+    await ctx.client.request("GET", `/api/v1/modules/${m}/resources/${encodeURIComponent(r)}`),
+  );
   if (ctx.json) return printJson(ctx, res), 0;
   ctx.io.out(res.value);
   return 0;
@@ -181,7 +190,9 @@ export const set: Verb = async (ctx, args) => {
   const r = a.value("r");
   const v = a.value("v");
   if (!r || v === undefined) throw new CliError("'set' needs -r <resource> and -v <value>");
-  if (a.has("n") && a.has("l")) throw new CliError("'set': -n (do not log) and -l (force logging) exclude each other");
+  if (a.has("n") && a.has("l")) {
+    throw new CliError("'set': -n (do not log) and -l (force logging) exclude each other");
+  }
   const out = expectOk(
     await ctx.client.request("PUT", `/api/v1/modules/${m}/resources/${encodeURIComponent(r)}`, {
       value: v,

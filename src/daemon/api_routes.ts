@@ -1,6 +1,6 @@
 // The REST API of the node service (under /api/v1): everything the CLI does, as a table of routes.
 import { commandLan, nodeNames } from "../config/mod.ts";
-import { decodeResponse, encodeBody, type ApiClient } from "../cli/daemon_client.ts";
+import { type ApiClient, decodeResponse, encodeBody } from "../cli/daemon_client.ts";
 import { VERSION } from "../cli/version.ts";
 import { formatCommandLogLine, formatLogLine, type LogLevel } from "../store/mod.ts";
 import type { ApiRequest, Route } from "../web/route_table.ts";
@@ -14,7 +14,9 @@ function intParam(req: ApiRequest, name: string, dflt: number, max: number): num
   const v = req.query[name];
   if (v === undefined || v === "") return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new NodeError(`query parameter '${name}' must be an integer 0..${max}`);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new NodeError(`query parameter '${name}' must be an integer 0..${max}`);
+  }
   return n;
 }
 
@@ -61,7 +63,9 @@ export function apiRoutes(s: NodeService): Route[] {
       handler: async (req) => {
         const name = req.query.name ?? "";
         const id = req.query.id !== undefined ? Number(req.query.id) : undefined;
-        if (id !== undefined && !Number.isInteger(id)) throw new NodeError(`invalid module id '${req.query.id}'`);
+        if (id !== undefined && !Number.isInteger(id)) {
+          throw new NodeError(`invalid module id '${req.query.id}'`);
+        }
         const out = await s.modules.install(name, req.body, { id, reinstall: req.query.reinstall === "1" });
         return { json: { name: out.installed.name, id: out.installed.id, source: out.source } };
       },
@@ -148,7 +152,9 @@ export function apiRoutes(s: NodeService): Route[] {
         const rows = log.query({
           verbose: req.query.verbose === "1",
           last: intParam(req, "last", 300, 1_000_000) || 300,
-          sinceId: req.query.sinceId !== undefined ? intParam(req, "sinceId", 0, Number.MAX_SAFE_INTEGER) : undefined,
+          sinceId: req.query.sinceId !== undefined
+            ? intParam(req, "sinceId", 0, Number.MAX_SAFE_INTEGER)
+            : undefined,
           search: req.query.search,
         });
         return { json: rows.map((r) => ({ ...r, line: formatLogLine(r) })) };
@@ -163,7 +169,9 @@ export function apiRoutes(s: NodeService): Route[] {
       handler: (req) => {
         const body = req.json<{ level?: string; message?: string }>();
         if (body.level !== "I" && body.level !== "E") throw new NodeError("level must be 'I' or 'E'");
-        if (typeof body.message !== "string" || body.message.length === 0) throw new NodeError("message is empty");
+        if (typeof body.message !== "string" || body.message.length === 0) {
+          throw new NodeError("message is empty");
+        }
         const { rt } = s.modules.requireStores(req.params.module);
         s.modules.appendLog(rt, "userplug", body.level as LogLevel, body.message);
         return { json: { ok: true } };
@@ -185,7 +193,9 @@ export function apiRoutes(s: NodeService): Route[] {
       handler: (req) => {
         const { resources } = s.modules.requireStores(req.params.module);
         const r = resources.get(req.params.resource);
-        if (!r) throw notFound(`resource '${req.params.resource}' is not set in module '${req.params.module}'`);
+        if (!r) {
+          throw notFound(`resource '${req.params.resource}' is not set in module '${req.params.module}'`);
+        }
         const n = intParam(req, "history", 0, 10_000);
         return { json: n ? { ...r, history: resources.history(req.params.resource, n) } : r };
       },
@@ -205,7 +215,12 @@ export function apiRoutes(s: NodeService): Route[] {
         const by = b.identity || callerLabel(req.caller);
         const { changed } = resources.set(req.params.resource, b.value, { at: Date.now(), by });
         if (!b.noLog && (changed || b.forceLog)) {
-          s.modules.appendLog(rt, by, b.value === "down" ? "C" : "I", `Resource ${req.params.resource} set to ${b.value} by ${by}`);
+          s.modules.appendLog(
+            rt,
+            by,
+            b.value === "down" ? "C" : "I",
+            `Resource ${req.params.resource} set to ${b.value} by ${by}`,
+          );
         }
         return { json: { changed } };
       },
@@ -223,7 +238,13 @@ export function apiRoutes(s: NodeService): Route[] {
           if (!rt) throw notFound(`no module with id '${req.query.id}'`);
         } else rt = s.modules.get(req.query.module ?? "");
         const clusterPort = s.cluster.active?.config.port ?? 4800;
-        return { json: { module: rt.name, id: rt.id, ports: modulePorts(rt.id, rt.mode, rt.config, clusterPort, WEB_PORT) } };
+        return {
+          json: {
+            module: rt.name,
+            id: rt.id,
+            ports: modulePorts(rt.id, rt.mode, rt.config, clusterPort, WEB_PORT),
+          },
+        };
       },
     },
     {
@@ -259,7 +280,9 @@ export function apiRoutes(s: NodeService): Route[] {
       query: ["lock"],
       handler: async (req) => {
         const lock = req.query.lock;
-        if (lock !== undefined && lock !== "lock" && lock !== "unlock") throw new NodeError("lock must be 'lock' or 'unlock'");
+        if (lock !== undefined && lock !== "lock" && lock !== "unlock") {
+          throw new NodeError("lock must be 'lock' or 'unlock'");
+        }
         const a = await s.cluster.apply(req.body, lock as "lock" | "unlock" | undefined);
         await s.applyNetwork();
         return { json: { node: a.localNode, signature: a.meta.signature } };
@@ -272,7 +295,9 @@ export function apiRoutes(s: NodeService): Route[] {
       mutates: true,
       requestBody: "binary",
       handler: async (req) => {
-        if (req.caller.kind !== "peer") throw new NodeError("only another cluster node may push its configuration", 403);
+        if (req.caller.kind !== "peer") {
+          throw new NodeError("only another cluster node may push its configuration", 403);
+        }
         const a = await s.cluster.apply(req.body, undefined, true);
         await s.applyNetwork();
         return { json: { node: a.localNode, signature: a.meta.signature } };
@@ -317,8 +342,14 @@ export function apiRoutes(s: NodeService): Route[] {
       summary: "The cluster bundle (cluster.xml + key) as a zip; local callers and cluster nodes only",
       mutates: false,
       handler: async (req) => {
-        if (req.caller.kind === "anonymous") throw new NodeError("the cluster bundle holds the cluster key", 403);
-        return { bytes: await s.cluster.exportBundle(), contentType: "application/zip", filename: "cluster.zip" };
+        if (req.caller.kind === "anonymous") {
+          throw new NodeError("the cluster bundle holds the cluster key", 403);
+        }
+        return {
+          bytes: await s.cluster.exportBundle(),
+          contentType: "application/zip",
+          filename: "cluster.zip",
+        };
       },
     },
     {
@@ -333,7 +364,9 @@ export function apiRoutes(s: NodeService): Route[] {
       path: "/cluster/confinfo",
       summary: "Cluster configuration signature, date and lock on every node",
       mutates: false,
-      handler: async () => ({ json: await fanOut(s, "/api/v1/cluster/confinfo/local", () => [localConfInfo(s)]) }),
+      handler: async () => ({
+        json: await fanOut(s, "/api/v1/cluster/confinfo/local", () => [localConfInfo(s)]),
+      }),
     },
     {
       method: "get",
@@ -347,7 +380,9 @@ export function apiRoutes(s: NodeService): Route[] {
       path: "/cluster/state",
       summary: "Every node's modules (cluster state)",
       mutates: false,
-      handler: async () => ({ json: await fanOut(s, "/api/v1/cluster/state/local", () => localModuleRows(s)) }),
+      handler: async () => ({
+        json: await fanOut(s, "/api/v1/cluster/state/local", () => localModuleRows(s)),
+      }),
     },
     {
       method: "get",
@@ -405,24 +440,32 @@ function localModuleRows(s: NodeService) {
 }
 
 /** Asks every node of the cluster for the same local view, in node order; unreachable nodes say so. */
-async function fanOut<T>(s: NodeService, path: string, local: () => T[]): Promise<(T | { node: string; error: string })[]> {
+async function fanOut<T>(
+  s: NodeService,
+  path: string,
+  local: () => T[],
+): Promise<(T | { node: string; error: string })[]> {
   const a = s.cluster.active;
   if (!a) return local();
   const { RemoteNodeClient } = await import("../cli/remote_client.ts");
-  const rows = await Promise.all(nodeNames(a.config).map(async (node) => {
-    if (node === a.localNode) return local();
-    const url = s.cluster.webUrlOf(node, WEB_PORT);
-    if (!url || !s.cluster.key) return [{ node, error: "no address or no cluster key" }];
-    try {
-      const client = new RemoteNodeClient(node, url, s.cluster.key, a.localNode, "fan-out", 3000);
-      const r = await client.request("GET", path);
-      if (r.status !== 200) return [{ node, error: (r.json as { error?: string })?.error ?? `HTTP ${r.status}` }];
-      const j = r.json;
-      return (Array.isArray(j) ? j : [j]) as T[];
-    } catch (e) {
-      return [{ node, error: (e as Error).message }];
-    }
-  }));
+  const rows = await Promise.all(
+    nodeNames(a.config).map(async (node) => {
+      if (node === a.localNode) return local();
+      const url = s.cluster.webUrlOf(node, WEB_PORT);
+      if (!url || !s.cluster.key) return [{ node, error: "no address or no cluster key" }];
+      try {
+        const client = new RemoteNodeClient(node, url, s.cluster.key, a.localNode, "fan-out", 3000);
+        const r = await client.request("GET", path);
+        if (r.status !== 200) {
+          return [{ node, error: (r.json as { error?: string })?.error ?? `HTTP ${r.status}` }];
+        }
+        const j = r.json;
+        return (Array.isArray(j) ? j : [j]) as T[];
+      } catch (e) {
+        return [{ node, error: (e as Error).message }];
+      }
+    }),
+  );
   return rows.flat();
 }
 

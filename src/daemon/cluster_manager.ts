@@ -31,7 +31,11 @@ export function hexToKey(hex: string): Uint8Array {
  * Finds which node of cluster.xml this host is: the node with a local address on some lan. Where several
  * are local (several nodes on one host), SAFENODE names the one; an ambiguous or absent match is an error.
  */
-export function findLocalNode(cfg: ClusterConfig, safenode: string | undefined, isLocal = isLocalAddress): string {
+export function findLocalNode(
+  cfg: ClusterConfig,
+  safenode: string | undefined,
+  isLocal = isLocalAddress,
+): string {
   const names = nodeNames(cfg);
   if (safenode) {
     if (!names.includes(safenode)) {
@@ -40,7 +44,9 @@ export function findLocalNode(cfg: ClusterConfig, safenode: string | undefined, 
     return safenode;
   }
   const local = names.filter((n) =>
-    cfg.lans.some((lan) => lan.nodes.some((x) => x.name === n && (isLocal(x.addr) || (x.laddr && isLocal(x.laddr)))))
+    cfg.lans.some((lan) =>
+      lan.nodes.some((x) => x.name === n && (isLocal(x.addr) || (x.laddr && isLocal(x.laddr))))
+    )
   );
   if (local.length === 1) return local[0];
   if (local.length === 0) {
@@ -115,7 +121,11 @@ export class ClusterManager {
    * `safekit cluster config [FILE] [lock|unlock]`: an XML text or a zip bundle (xml + key); an empty body
    * keeps the configuration and makes a new key. A locked configuration refuses changes until `unlock`.
    */
-  async apply(body: Uint8Array, lock: "lock" | "unlock" | undefined, fromPeer = false): Promise<ActiveCluster> {
+  async apply(
+    body: Uint8Array,
+    lock: "lock" | "unlock" | undefined,
+    fromPeer = false,
+  ): Promise<ActiveCluster> {
     if (this.#locked && lock !== "unlock") {
       throw conflict("the cluster configuration is locked (run 'safekit cluster config unlock' first)");
     }
@@ -155,8 +165,17 @@ export class ClusterManager {
   }
 
   async deconfig(): Promise<void> {
-    if (this.#locked) throw conflict("the cluster configuration is locked (run 'safekit cluster config unlock' first)");
-    for (const f of [this.paths.clusterXml, this.paths.clusterKey, this.paths.clusterKey + ".prev", this.metaFile]) {
+    if (this.#locked) {
+      throw conflict("the cluster configuration is locked (run 'safekit cluster config unlock' first)");
+    }
+    for (
+      const f of [
+        this.paths.clusterXml,
+        this.paths.clusterKey,
+        this.paths.clusterKey + ".prev",
+        this.metaFile,
+      ]
+    ) {
       await Deno.remove(f).catch(() => {});
     }
     this.#active = null;
@@ -175,7 +194,10 @@ export class ClusterManager {
 
   async exportBundle(): Promise<Uint8Array> {
     if (!this.#active) throw new NodeError("this node has no cluster configuration to export");
-    return await writeClusterBundle({ xml: this.#active.xml, keyHex: this.#key ? keyToHex(this.#key) : null });
+    return await writeClusterBundle({
+      xml: this.#active.xml,
+      keyHex: this.#key ? keyToHex(this.#key) : null,
+    });
   }
 
   /** Address and port of a node's web service on the command lan. */

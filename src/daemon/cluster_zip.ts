@@ -1,6 +1,13 @@
 // The cluster bundle carried by `safekit cluster export` and `safekit -H "*" -G`: cluster.xml plus the
 // cluster key, in a zip (the form `safekit cluster config FILE.zip` accepts, spec §3.2).
-import { BlobWriter, TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, ZipWriter } from "@zip.js/zip.js";
+import {
+  BlobWriter,
+  TextReader,
+  Uint8ArrayReader,
+  Uint8ArrayWriter,
+  ZipReader,
+  ZipWriter,
+} from "@zip.js/zip.js";
 import { NodeError } from "./node_error.ts";
 
 export type ClusterBundle = { xml: string; keyHex: string | null };
@@ -37,9 +44,13 @@ export async function readClusterBundle(bytes: Uint8Array): Promise<ClusterBundl
     for (const e of entries) {
       if (e.directory) continue;
       if (e.filename !== "cluster.xml" && e.filename !== "cluster.key") {
-        throw new NodeError(`the cluster bundle holds an unexpected entry '${e.filename}' (only cluster.xml and cluster.key)`);
+        throw new NodeError(
+          `the cluster bundle holds an unexpected entry '${e.filename}' (only cluster.xml and cluster.key)`,
+        );
       }
-      if (e.uncompressedSize > MAX_ENTRY) throw new NodeError(`the cluster bundle entry '${e.filename}' is too large`);
+      if (e.uncompressedSize > MAX_ENTRY) {
+        throw new NodeError(`the cluster bundle entry '${e.filename}' is too large`);
+      }
       const data = await e.getData!(new BlobWriter());
       if (data.size > MAX_ENTRY) throw new NodeError(`the cluster bundle entry '${e.filename}' is too large`);
       const text = await data.text();
@@ -55,4 +66,3 @@ export async function readClusterBundle(bytes: Uint8Array): Promise<ClusterBundl
     await reader.close();
   }
 }
-

@@ -76,7 +76,11 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
           `SAFENODE='${n.name}' exec ${[cmd, ...pre].map((a) => `'${a}'`).join(" ")} "$@"\n`,
         { mode: 0o755 },
       );
-      const log = await Deno.open(join(dir, n.name, "daemon.log"), { create: true, append: true, write: true });
+      const log = await Deno.open(join(dir, n.name, "daemon.log"), {
+        create: true,
+        append: true,
+        write: true,
+      });
       const child = new Deno.Command(cmd, {
         args: [...pre, "daemon"],
         env,
@@ -96,7 +100,9 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
     const clusterFile = join(dir, "cluster.xml");
     await Deno.writeTextFile(clusterFile, CLUSTER_XML);
     const [first, second] = clients;
-    expectOk(await first.client.request("PUT", "/api/v1/cluster/config", new TextEncoder().encode(CLUSTER_XML)));
+    expectOk(
+      await first.client.request("PUT", "/api/v1/cluster/config", new TextEncoder().encode(CLUSTER_XML)),
+    );
     const bundle = await first.client.request("GET", "/api/v1/cluster/export");
     if (!bundle.bytes) expectOk(bundle);
     expectOk(await second.client.request("PUT", "/api/v1/cluster/config", bundle.bytes!));
@@ -115,7 +121,9 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
     await Deno.writeFile(join(dir, `${MODULE}.safe`), safe);
     for (const c of clients) {
       const q = `?name=${MODULE}&id=1&reinstall=1`;
-      const mods = expectOk<{ name: string; state: unknown }[]>(await c.client.request("GET", "/api/v1/modules"));
+      const mods = expectOk<{ name: string; state: unknown }[]>(
+        await c.client.request("GET", "/api/v1/modules"),
+      );
       const existing = mods.find((m) => m.name === MODULE);
       if (!existing) expectOk(await c.client.request("POST", `/api/v1/modules${q}`, safe));
       if (!existing?.state) expectOk(await c.client.request("POST", `/api/v1/modules/${MODULE}/config`));
@@ -128,7 +136,9 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
     io.out(`  ${dir}/node1/safekit cluster confinfo       # same signature on both nodes`);
     io.out(`  ${dir}/node1/safekit module getports -m ${MODULE}`);
     io.out(`  ${dir}/node2/safekit log -m ${MODULE} -A`);
-    io.out(`  curl -i http://127.0.0.2:9010/var/modules/${MODULE}/ready.txt   # health probe (404 until PRIM)`);
+    io.out(
+      `  curl -i http://127.0.0.2:9010/var/modules/${MODULE}/ready.txt   # health probe (404 until PRIM)`,
+    );
     io.out(`  curl -s http://127.0.0.2:9010/api/openapi.json | head -c 300`);
     io.out("Node service logs: " + NODES.map((n) => `${dir}/${n.name}/daemon.log`).join(", "));
     io.out("Press Ctrl+C to stop both node services.");
@@ -138,7 +148,13 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
     Deno.addSignalListener("SIGTERM", () => stop.resolve());
     const died = Promise.race(children.map((c, i) => c.status.then((s) => ({ i, s }))));
     const r = await Promise.race([stop.promise.then(() => null), died]);
-    if (r) io.err(`node service of ${NODES[r.i].name} exited (code ${r.s.code}); see ${dir}/${NODES[r.i].name}/daemon.log`);
+    if (r) {
+      io.err(
+        `node service of ${NODES[r.i].name} exited (code ${r.s.code}); see ${dir}/${
+          NODES[r.i].name
+        }/daemon.log`,
+      );
+    }
     await stopAll();
     io.out("demo stopped");
     return r ? 1 : 0;

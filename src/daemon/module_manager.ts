@@ -52,11 +52,21 @@ export class ModuleManager {
   async load(): Promise<string[]> {
     const problems: string[] = [];
     for (const m of this.registry.list()) {
-      const rt: ModuleRuntime = { name: m.name, id: m.id, mode: m.mode, config: null, state: null, log: null, resources: null };
+      const rt: ModuleRuntime = {
+        name: m.name,
+        id: m.id,
+        mode: m.mode,
+        config: null,
+        state: null,
+        log: null,
+        resources: null,
+      };
       this.modules.set(m.name, rt);
       if (m.configuredAt === undefined) continue;
       try {
-        const xml = await Deno.readTextFile(join(this.paths.privateModuleDir(m.name), "conf", "userconfig.xml"));
+        const xml = await Deno.readTextFile(
+          join(this.paths.privateModuleDir(m.name), "conf", "userconfig.xml"),
+        );
         rt.config = parseUserConfig(xml, "userconfig.xml", this.env());
       } catch (e) {
         problems.push(`module ${m.name}: active configuration not loaded: ${(e as Error).message}`);
@@ -89,15 +99,23 @@ export class ModuleManager {
     return cfg;
   }
 
-  async install(name: string, body: Uint8Array, opts: { id?: number; reinstall: boolean }): Promise<{ installed: InstalledModule; source: string }> {
+  async install(
+    name: string,
+    body: Uint8Array,
+    opts: { id?: number; reinstall: boolean },
+  ): Promise<{ installed: InstalledModule; source: string }> {
     if (!NAME_RE.test(name)) {
-      throw new NodeError(`invalid module name '${name}' (letters, digits, '_', '-', '.', at most 64 characters)`);
+      throw new NodeError(
+        `invalid module name '${name}' (letters, digits, '_', '-', '.', at most 64 characters)`,
+      );
     }
     let source = "uploaded file";
     if (body.length === 0) {
       const found = await this.#findTemplate(name);
       if (!found) {
-        throw notFound(`no '${name}.safe' under ${this.paths.applicationModules} (give the .safe file to install)`);
+        throw notFound(
+          `no '${name}.safe' under ${this.paths.applicationModules} (give the .safe file to install)`,
+        );
       }
       body = await Deno.readFile(found);
       source = found;
@@ -112,7 +130,11 @@ export class ModuleManager {
     let mode = "";
     const archive = await readSafeArchive(body, {
       validateUserconfig: (xml: string) => {
-        mode = parseUserConfig(xml, "conf/userconfig.xml", this.env()).mode;
+        const cfg = parseUserConfig(xml, "conf/userconfig.xml", this.env());
+        // Checked against cluster.xml when there is one; `config` checks again (and requires it).
+        const cluster = this.cluster();
+        if (cluster) validateModuleAgainstCluster(cfg, cluster);
+        mode = cfg.mode;
       },
     });
     const id = opts.id ?? existing?.id ?? this.registry.nextFreeId();
@@ -120,7 +142,9 @@ export class ModuleManager {
       throw new NodeError(`invalid module id '${opts.id}' (expected an integer from 1 to 1000)`);
     }
     const owner = this.registry.getById(id);
-    if (owner && owner.name !== name) throw conflict(`module id ${id} is already used by module '${owner.name}'`);
+    if (owner && owner.name !== name) {
+      throw conflict(`module id ${id} is already used by module '${owner.name}'`);
+    }
     await Deno.mkdir(this.paths.modules, { recursive: true });
     await installModuleTree(archive, this.paths.moduleDir(name), { reinstall: opts.reinstall && !!existing });
     const now = Date.now();
@@ -131,7 +155,12 @@ export class ModuleManager {
     }
     const installed = this.registry.install({ name, id, mode: mode as InstalledModule["mode"], at: now });
     this.modules.set(name, { name, id, mode, config: null, state: null, log: null, resources: null });
-    this.commandLog.info({ at: now, action: "safekit", module: name, message: `module installed with id ${id}` });
+    this.commandLog.info({
+      at: now,
+      action: "safekit",
+      module: name,
+      message: `module installed with id ${id}`,
+    });
     this.onChange();
     return { installed, source };
   }
@@ -160,7 +189,9 @@ export class ModuleManager {
 
   #requireStopped(rt: ModuleRuntime, verb: string) {
     if (rt.state && rt.state.local !== "STOP") {
-      throw conflict(`cannot '${verb}' module '${rt.name}': it is ${rt.state.local} (run 'safekit stop -m ${rt.name}' first)`);
+      throw conflict(
+        `cannot '${verb}' module '${rt.name}': it is ${rt.state.local} (run 'safekit stop -m ${rt.name}' first)`,
+      );
     }
   }
 
@@ -205,7 +236,9 @@ export class ModuleManager {
     const xml = await this.#readCurrent(name);
     const cfg = this.#parse(xml, join(this.paths.moduleDir(name), "conf", "userconfig.xml"));
     if (cfg.mode !== rt.mode) {
-      throw new NodeError(`module '${name}' was installed as ${rt.mode}; its userconfig.xml now says ${cfg.mode} (reinstall it)`);
+      throw new NodeError(
+        `module '${name}' was installed as ${rt.mode}; its userconfig.xml now says ${cfg.mode} (reinstall it)`,
+      );
     }
     const zip = await packageModuleDir(this.paths.moduleDir(name));
     const archive = await readSafeArchive(zip, {});
@@ -226,9 +259,9 @@ export class ModuleManager {
     await Deno.mkdir(this.paths.lastconfig, { recursive: true });
     const d = new Date();
     const p = (n: number) => String(n).padStart(2, "0");
-    const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${
-      p(d.getSeconds())
-    }${String(d.getMilliseconds()).padStart(3, "0")}`;
+    const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${
+      p(d.getMinutes())
+    }${p(d.getSeconds())}${String(d.getMilliseconds()).padStart(3, "0")}`;
     await atomicWriteFile(join(this.paths.lastconfig, `${name}_${stamp}.safe`), zip);
     const mine: string[] = [];
     for await (const e of Deno.readDir(this.paths.lastconfig)) {
@@ -260,7 +293,10 @@ export class ModuleManager {
       if (xml === null) return null;
       return { signature: await configSignature(xml), mtime: (await Deno.stat(f)).mtime?.getTime() ?? 0 };
     };
-    return { active: await side(this.paths.privateModuleDir(name)), current: await side(this.paths.moduleDir(name)) };
+    return {
+      active: await side(this.paths.privateModuleDir(name)),
+      current: await side(this.paths.moduleDir(name)),
+    };
   }
 
   async package(name: string): Promise<Uint8Array> {
@@ -288,7 +324,9 @@ export class ModuleManager {
 
   requireStores(name: string): { rt: ModuleRuntime; log: ModuleLog; resources: ResourceStore } {
     const rt = this.get(name);
-    if (!rt.log || !rt.resources) throw conflict(`module '${name}' is not configured (run 'safekit config -m ${name}')`);
+    if (!rt.log || !rt.resources) {
+      throw conflict(`module '${name}' is not configured (run 'safekit config -m ${name}')`);
+    }
     return { rt, log: rt.log, resources: rt.resources };
   }
 
@@ -296,4 +334,3 @@ export class ModuleManager {
     for (const rt of this.modules.values()) this.#closeStores(rt);
   }
 }
-

@@ -8,7 +8,14 @@ export type ModuleStateView = {
 };
 
 /** `safekit state -m AM -lq` exit codes (spec §2.1). */
-export const STATE_EXIT_CODE: Record<LocalState, number> = { STOP: 0, WAIT: 1, ALONE: 2, UP: 2, PRIM: 3, SECOND: 4 };
+export const STATE_EXIT_CODE: Record<LocalState, number> = {
+  STOP: 0,
+  WAIT: 1,
+  ALONE: 2,
+  UP: 2,
+  PRIM: 3,
+  SECOND: 4,
+};
 
 /** The health probe answers 200 only in these states (spec §9.6). */
 export function isProbeReady(mode: string, s: ModuleStateView): boolean {

@@ -3,7 +3,8 @@
 // other nodes reach it through the API (control socket locally, port 9010 on the node's address).
 import { join } from "node:path";
 import { nodeNames } from "../config/mod.ts";
-import { MembershipService, UdpTransport } from "../heart/mod.ts";
+import { type MembershipChange, MembershipService } from "../heart/mod.ts";
+import { stripBrackets } from "../platform/local_addresses.ts";
 import type { NodePaths } from "../platform/node_paths.ts";
 import { CommandLog, ModuleRegistry } from "../store/mod.ts";
 import { buildApp, type Env } from "../web/app.ts";
@@ -78,7 +79,9 @@ export class NodeService {
 
   /** Creates the node's folders, loads what is on disk, and opens the control socket and the network. */
   async start(): Promise<void> {
-    for (const d of [this.paths.safe, this.paths.safevar, this.paths.clusterDir, join(this.paths.safevar, "run")]) {
+    for (
+      const d of [this.paths.safe, this.paths.safevar, this.paths.clusterDir, join(this.paths.safevar, "run")]
+    ) {
       await Deno.mkdir(d, { recursive: true });
     }
     for (const p of await this.cluster.load()) this.#log(`safeadmin: ${p}`);
@@ -87,7 +90,11 @@ export class NodeService {
     await this.#openControlSocket();
     await this.applyNetwork();
     await Deno.writeTextFile(this.paths.pidFile, `${Deno.pid}\n`);
-    this.commandLog.info({ at: Date.now(), action: "safeadmin", message: `node service started (pid ${Deno.pid})` });
+    this.commandLog.info({
+      at: Date.now(),
+      action: "safeadmin",
+      message: `node service started (pid ${Deno.pid})`,
+    });
   }
 
   async #openControlSocket(): Promise<void> {
@@ -122,7 +129,9 @@ export class NodeService {
         this.#web = Deno.serve(
           { hostname: addr, port: WEB_PORT, onListen() {} },
           (req, info) =>
-            this.app.fetch(req, { transport: { kind: "tcp", remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname } }),
+            this.app.fetch(req, {
+              transport: { kind: "tcp", remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname },
+            }),
         );
         this.#webAddr = addr;
       }
@@ -130,13 +139,16 @@ export class NodeService {
     await this.#membership?.close();
     this.#membership = null;
     if (active && this.cluster.key) {
-      this.#membership = await MembershipService.start({
-        cluster: active.config,
-        localNode: active.localNode,
-        key: this.cluster.key,
-        transportFactory: (bindAddr: string, port: number) => UdpTransport.bind(bindAddr, port),
-        log: (m: string) => this.commandLog.info({ at: Date.now(), action: "cluster", message: m }),
-      });
+      try {
+        this.#membership = await MembershipService.openOverUdp({
+          local: active.localNode,
+          key: this.cluster.key,
+          cluster: active.config,
+        });
+        this.#membership.onChange((c) => this.#membershipChanged(c));
+      } catch (e) {
+        this.#log(`safeadmin: membership not started: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -149,6 +161,10 @@ export class NodeService {
     return null;
   }
 
+  #membershipChanged(c: MembershipChange): void {
+    this.commandLog.info({ at: Date.now(), action: "cluster", message: describeChange(c) });
+  }
+
   membershipView(): { node: string; up: boolean }[] {
     const active = this.cluster.active;
     if (!active) return [];
@@ -157,7 +173,10 @@ export class NodeService {
   }
 
   membershipCounters(): Record<string, number> {
-    return this.#membership?.counters() ?? {};
+    const c = this.#membership?.counters();
+    if (!c) return {};
+    const dropped = Object.fromEntries(Object.entries(c.dropped).map(([k, v]) => [`dropped_${k}`, v]));
+    return { received: c.received, accepted: c.accepted, sent: c.sent, ...dropped };
   }
 
   #refreshReady(): void {
@@ -193,6 +212,7 @@ export class NodeService {
   }
 }
 
-function stripBrackets(a: string): string {
-  return a.startsWith("[") && a.endsWith("]") ? a.slice(1, -1) : a;
+function describeChange(c: MembershipChange): string {
+  const fields = Object.entries(c).filter(([k]) => k !== "kind").map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `membership: ${c.kind} ${fields.join(" ")}`.trim();
 }

@@ -17,7 +17,9 @@ export async function runDaemon(paths: NodePaths, args: readonly string[]): Prom
     guard.close();
     throw new CliError(`node service did not start: ${(e as Error).message}`);
   }
-  console.error(`safeadmin: node service running (SAFE=${paths.safe}, SAFEVAR=${paths.safevar}, pid ${Deno.pid})`);
+  console.error(
+    `safeadmin: node service running (SAFE=${paths.safe}, SAFEVAR=${paths.safevar}, pid ${Deno.pid})`,
+  );
   const stopped = Promise.withResolvers<void>();
   const onSignal = () => stopped.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);

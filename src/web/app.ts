@@ -61,7 +61,8 @@ export function buildApp(deps: AppDeps): Hono<Env> {
       }
       if (route.mutates && caller.kind === "anonymous") {
         return c.json({
-          error: "refused: state-changing calls are accepted only from the local CLI or from a cluster node " +
+          error:
+            "refused: state-changing calls are accepted only from the local CLI or from a cluster node " +
             "holding the cluster key",
         }, 403);
       }
@@ -102,7 +103,9 @@ export function buildApp(deps: AppDeps): Hono<Env> {
       }
     });
   }
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.notFound((c) =>
+    c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
+  );
   return app;
 }
 

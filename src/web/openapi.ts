@@ -10,7 +10,12 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
       required: true,
       schema: { type: "string" },
     }));
-    const query = (r.query ?? []).map((q) => ({ name: q, in: "query", required: false, schema: { type: "string" } }));
+    const query = (r.query ?? []).map((q) => ({
+      name: q,
+      in: "query",
+      required: false,
+      schema: { type: "string" },
+    }));
     const op: Record<string, unknown> = {
       summary: r.summary,
       parameters: [...params, ...query],
@@ -50,7 +55,8 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
           type: "apiKey",
           in: "header",
           name: "x-safekit-peer",
-          description: "HMAC-SHA256 signature with the cluster key (node-to-node calls); the local CLI uses the " +
+          description:
+            "HMAC-SHA256 signature with the cluster key (node-to-node calls); the local CLI uses the " +
             "node's control socket instead.",
         },
       },

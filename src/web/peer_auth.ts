@@ -12,9 +12,15 @@ function hex(bytes: ArrayBuffer | Uint8Array): string {
 }
 
 async function hmac(key: Uint8Array, text: string): Promise<string> {
-  const k = await crypto.subtle.importKey("raw", key as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
+  const k = await crypto.subtle.importKey(
+    "raw",
+    key as BufferSource,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    [
+      "sign",
+    ],
+  );
   return hex(await crypto.subtle.sign("HMAC", k, encoder.encode(text)));
 }
 
@@ -22,7 +28,14 @@ async function bodyDigest(body: Uint8Array): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", body as BufferSource));
 }
 
-function canonical(method: string, pathAndQuery: string, node: string, ts: number, nonce: string, digest: string) {
+function canonical(
+  method: string,
+  pathAndQuery: string,
+  node: string,
+  ts: number,
+  nonce: string,
+  digest: string,
+) {
   return [method.toUpperCase(), pathAndQuery, node, String(ts), nonce, digest].join("\n");
 }
 
@@ -82,7 +95,9 @@ export async function verifyPeerRequest(
     return { ok: false, reason: "malformed cluster signature" };
   }
   if (!knownNodes.has(node)) return { ok: false, reason: `unknown node '${node}'` };
-  if (Math.abs(now - ts) > MAX_SKEW_MS) return { ok: false, reason: "stale cluster signature (check clocks)" };
+  if (Math.abs(now - ts) > MAX_SKEW_MS) {
+    return { ok: false, reason: "stale cluster signature (check clocks)" };
+  }
   const want = await hmac(key, canonical(method, pathAndQuery, node, ts, nonce, await bodyDigest(body)));
   if (!constantTimeEqual(want, sig)) return { ok: false, reason: "bad cluster signature" };
   if (!nonces.checkAndAdd(nonce, now)) return { ok: false, reason: "replayed request" };
