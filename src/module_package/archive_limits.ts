@@ -43,7 +43,9 @@ export function declaredSizeViolation(
   if (declared.uncompressed > limits.maxEntryBytes) {
     return {
       code: "entry_too_large",
-      reason: `declares ${declared.uncompressed} bytes (at most ${formatBytes(limits.maxEntryBytes)} per entry)`,
+      reason: `declares ${declared.uncompressed} bytes (at most ${
+        formatBytes(limits.maxEntryBytes)
+      } per entry)`,
     };
   }
   if (totalBefore + declared.uncompressed > limits.maxTotalBytes) {
@@ -126,7 +128,8 @@ export class InflationGuard {
     if (this.#entryBytes === this.#declared.uncompressed) return null;
     return {
       code: "size_mismatch",
-      reason: `inflates to ${this.#entryBytes} bytes but declares ${this.#declared.uncompressed} (forged size)`,
+      reason:
+        `inflates to ${this.#entryBytes} bytes but declares ${this.#declared.uncompressed} (forged size)`,
     };
   }
 }

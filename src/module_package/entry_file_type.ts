@@ -45,7 +45,11 @@ export function entryFileType(
   if (hasUnixMode) {
     const type = unixBits & S_IFMT;
     if (type === S_IFLNK) {
-      return { ok: false, code: "symlink", reason: "is a symbolic link (only regular files and directories)" };
+      return {
+        ok: false,
+        code: "symlink",
+        reason: "is a symbolic link (only regular files and directories)",
+      };
     }
     if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
       const what = SPECIAL_TYPES.get(type) ?? `of unknown file type 0o${type.toString(8)}`;

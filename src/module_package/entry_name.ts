@@ -42,9 +42,7 @@ export function checkEntryName(name: string, byteLength: number): EntryNameVerdi
   if (segments.includes("..")) {
     return refuse(
       "path_traversal",
-      escapes
-        ? "escapes the module directory (path traversal)"
-        : "has a '..' segment (path traversal)",
+      escapes ? "escapes the module directory (path traversal)" : "has a '..' segment (path traversal)",
     );
   }
   // On Windows a backslash is a separator, so `..\x` climbs out as surely as `../x`.

@@ -18,9 +18,14 @@ type TreeItem = { readonly path: string; readonly kind: "file" | "dir"; readonly
 
 export async function packageModuleDir(dir: string): Promise<Uint8Array> {
   const top = await Deno.lstat(dir).catch((error) => {
-    throw new ModuleTreeError("not_a_directory", dir, `cannot package module tree '${dir}': ${errorText(error)}`, {
-      cause: error,
-    });
+    throw new ModuleTreeError(
+      "not_a_directory",
+      dir,
+      `cannot package module tree '${dir}': ${errorText(error)}`,
+      {
+        cause: error,
+      },
+    );
   });
   if (!top.isDirectory) {
     throw new ModuleTreeError("not_a_directory", dir, `cannot package module tree '${dir}': not a directory`);

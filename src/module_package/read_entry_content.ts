@@ -1,10 +1,10 @@
 // Reads one file entry of a module archive through our own inflater and byte counter. zip.js
 // only hands over the stored bytes (`passThrough`): left to itself it inflates a lying entry to
 // the end before it notices, which for a 300 MiB bomb costs seconds of CPU; here the inflater is
-// cancelled within one chunk of a limit.
+// cancelled within a few MiB of a limit.
 
 import type { FileEntry } from "@zip.js/zip.js";
-import { type SafeArchiveLimits, InflationGuard } from "./archive_limits.ts";
+import { InflationGuard, type SafeArchiveLimits } from "./archive_limits.ts";
 import { CRC32_START, crc32Final, crc32Update } from "./crc32.ts";
 import { SafeArchiveError } from "./safe_archive_error.ts";
 
@@ -30,10 +30,9 @@ export async function readEntryContent(entry: FileEntry, context: EntryReadConte
   const name = entry.filename;
   const declared = { uncompressed: entry.uncompressedSize, compressed: entry.compressedSize };
   const guard = new InflationGuard(declared, context.totalBefore, context.limits);
-  const inflater: { writable: WritableStream<Uint8Array>; readable: ReadableStream<Uint8Array> } =
-    entry.compressionMethod === METHOD_DEFLATE
-      ? new DecompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>
-      : new TransformStream<Uint8Array, Uint8Array>();
+  const inflater = entry.compressionMethod === METHOD_DEFLATE
+    ? guardedInflater()
+    : new TransformStream<Uint8Array, Uint8Array>();
 
   const reader = inflater.readable.getReader();
   // The stored bytes: zip.js checks that the local header agrees with the central directory
@@ -84,6 +83,26 @@ export async function readEntryContent(entry: FileEntry, context: EntryReadConte
     );
   }
   return concatBytes(parts, guard.entryBytes);
+}
+
+// DEFLATE expands at most about 1032:1, and the native inflater turns a whole input chunk into
+// output before anyone can say stop: compressed input is fed to it in small slices, so one step
+// yields at most about 4 MiB however the archive is built.
+const INFLATE_INPUT_SLICE = 4096;
+
+function guardedInflater(): { writable: WritableStream<Uint8Array>; readable: ReadableStream<Uint8Array> } {
+  const slicer = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      for (let at = 0; at < chunk.length; at += INFLATE_INPUT_SLICE) {
+        controller.enqueue(chunk.subarray(at, at + INFLATE_INPUT_SLICE));
+      }
+    },
+  });
+  const inflate = new DecompressionStream("deflate-raw") as unknown as TransformStream<
+    Uint8Array,
+    Uint8Array
+  >;
+  return { writable: slicer.writable, readable: slicer.readable.pipeThrough(inflate) };
 }
 
 function hex(n: number): string {

@@ -4,7 +4,11 @@
 // the bytes are counted again while they are inflated.
 
 import { type Entry, Uint8ArrayReader, ZipReader } from "@zip.js/zip.js";
-import { DEFAULT_SAFE_ARCHIVE_LIMITS, declaredSizeViolation, type SafeArchiveLimits } from "./archive_limits.ts";
+import {
+  declaredSizeViolation,
+  DEFAULT_SAFE_ARCHIVE_LIMITS,
+  type SafeArchiveLimits,
+} from "./archive_limits.ts";
 import { entryFileType } from "./entry_file_type.ts";
 import { ancestorsOf, checkEntryName, collisionKey } from "./entry_name.ts";
 import { METHOD_DEFLATE, METHOD_STORED, readEntryContent } from "./read_entry_content.ts";
@@ -43,7 +47,10 @@ type PlannedEntry = {
   readonly mode: number;
 };
 
-export async function readSafeArchive(bytes: Uint8Array, options: ReadSafeArchiveOptions = {}): Promise<SafeArchive> {
+export async function readSafeArchive(
+  bytes: Uint8Array,
+  options: ReadSafeArchiveOptions = {},
+): Promise<SafeArchive> {
   const archive = options.name ?? "(unnamed)";
   const limits: SafeArchiveLimits = { ...DEFAULT_SAFE_ARCHIVE_LIMITS, ...definedLimits(options) };
   const zip = new ZipReader(new Uint8ArrayReader(bytes), {
@@ -81,7 +88,11 @@ function definedLimits(options: ReadSafeArchiveOptions): Partial<SafeArchiveLimi
   return out;
 }
 
-async function listEntries(zip: ZipReader<unknown>, archive: string, limits: SafeArchiveLimits): Promise<Entry[]> {
+async function listEntries(
+  zip: ZipReader<unknown>,
+  archive: string,
+  limits: SafeArchiveLimits,
+): Promise<Entry[]> {
   const entries: Entry[] = [];
   try {
     // The generator parses one central directory record at a time: a forged count of millions
@@ -112,7 +123,11 @@ async function listEntries(zip: ZipReader<unknown>, archive: string, limits: Saf
 }
 
 /** Every check that needs no inflating, in archive order; the first failure is thrown. */
-function planEntries(zipEntries: readonly Entry[], archive: string, limits: SafeArchiveLimits): PlannedEntry[] {
+function planEntries(
+  zipEntries: readonly Entry[],
+  archive: string,
+  limits: SafeArchiveLimits,
+): PlannedEntry[] {
   const planned: PlannedEntry[] = [];
   let declaredTotal = 0;
   for (const zipEntry of zipEntries) {
@@ -132,7 +147,12 @@ function planEntries(zipEntries: readonly Entry[], archive: string, limits: Safe
     // zip.js also reads modes from extra fields and MS-DOS attributes: whichever says
     // symlink or directory wins, so both readings of the entry agree.
     if (zipEntry.symlink) {
-      throw new SafeArchiveError("symlink", archive, "is a symbolic link (only regular files and directories)", name);
+      throw new SafeArchiveError(
+        "symlink",
+        archive,
+        "is a symbolic link (only regular files and directories)",
+        name,
+      );
     }
     const kind = type.kind === "dir" || zipEntry.directory ? "dir" : "file";
     const mode = kind === type.kind ? type.mode : 0o755;
@@ -175,7 +195,8 @@ type Occupant = { readonly name: string; readonly kind: "file" | "dir"; readonly
  */
 function checkCollisions(planned: readonly PlannedEntry[], archive: string): void {
   const seen = new Map<string, Occupant>();
-  const duplicate = (name: string, reason: string) => new SafeArchiveError("duplicate_name", archive, reason, name);
+  const duplicate = (name: string, reason: string) =>
+    new SafeArchiveError("duplicate_name", archive, reason, name);
   for (const p of planned) {
     for (const ancestor of ancestorsOf(p.path)) {
       const key = collisionKey(ancestor);
@@ -195,7 +216,9 @@ function checkCollisions(planned: readonly PlannedEntry[], archive: string): voi
       if (occupant.kind !== p.kind) {
         throw duplicate(
           p.name,
-          `is a ${kindWord(p.kind)} but entry '${occupant.name}' is a ${kindWord(occupant.kind)} of the same name`,
+          `is a ${kindWord(p.kind)} but entry '${occupant.name}' is a ${
+            kindWord(occupant.kind)
+          } of the same name`,
         );
       }
       throw duplicate(
@@ -205,7 +228,10 @@ function checkCollisions(planned: readonly PlannedEntry[], archive: string): voi
       );
     }
     if (occupant && p.kind === "file") {
-      throw duplicate(p.name, `is a file but other entries lie beneath it as a directory ('${occupant.name}')`);
+      throw duplicate(
+        p.name,
+        `is a file but other entries lie beneath it as a directory ('${occupant.name}')`,
+      );
     }
     seen.set(key, { name: p.name, kind: p.kind, explicit: true });
   }
@@ -227,7 +253,11 @@ function readUserconfig(
   const entry = entries.find((e) => e.path === USERCONFIG_PATH);
   if (!entry || entry.kind !== "file" || !entry.bytes) {
     const why = entry ? `${USERCONFIG_PATH} is a directory` : `has no ${USERCONFIG_PATH}`;
-    throw new SafeArchiveError("missing_userconfig", archive, `${why} (every module needs its configuration)`);
+    throw new SafeArchiveError(
+      "missing_userconfig",
+      archive,
+      `${why} (every module needs its configuration)`,
+    );
   }
   let xml: string;
   try {
@@ -252,4 +282,3 @@ function readUserconfig(
   }
   return xml;
 }
-

@@ -52,7 +52,10 @@ const MAX_QUOTED_CHARS = 200;
  */
 export function quoteEntryName(name: string): string {
   // deno-lint-ignore no-control-regex
-  const escaped = name.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const escaped = name.replace(
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
   const cut = escaped.length > MAX_QUOTED_CHARS
     ? `${escaped.slice(0, MAX_QUOTED_CHARS)}... (${name.length} characters)`
     : escaped;

@@ -73,19 +73,22 @@ const cases: HostileCase[] = [
   {
     name: "an absolute Unix path",
     code: "absolute_path",
-    message: `${prefix}entry '/etc/cron.d/evil' is an absolute path (names must be relative to the module directory)`,
+    message:
+      `${prefix}entry '/etc/cron.d/evil' is an absolute path (names must be relative to the module directory)`,
     archive: withGood({ name: "/etc/cron.d/evil", data: payload }),
   },
   {
     name: "a Windows drive path",
     code: "absolute_path",
-    message: `${prefix}entry 'C:/Windows/evil.cmd' is an absolute path (names must be relative to the module directory)`,
+    message:
+      `${prefix}entry 'C:/Windows/evil.cmd' is an absolute path (names must be relative to the module directory)`,
     archive: withGood({ name: "C:/Windows/evil.cmd", data: payload }),
   },
   {
     name: "a Windows UNC path",
     code: "absolute_path",
-    message: `${prefix}entry '\\\\server\\share\\x' is an absolute path (names must be relative to the module directory)`,
+    message:
+      `${prefix}entry '\\\\server\\share\\x' is an absolute path (names must be relative to the module directory)`,
     archive: withGood({ name: "\\\\server\\share\\x", data: payload }),
   },
   {
@@ -157,16 +160,21 @@ const cases: HostileCase[] = [
   {
     name: "names differing only by letter case",
     code: "duplicate_name",
-    message: `${prefix}entry 'bin/Start_Prim' collides with entry 'bin/start_prim' (names differing only by ` +
+    message:
+      `${prefix}entry 'bin/Start_Prim' collides with entry 'bin/start_prim' (names differing only by ` +
       `letter case, Unicode normalisation or a trailing slash are the same file on some file systems)`,
     archive: withGood({ name: "bin/Start_Prim", data: payload }),
   },
   {
     name: "names differing only by Unicode normalisation",
     code: "duplicate_name",
-    message: `${prefix}entry 'web/cafe\u0301.html' collides with entry 'web/caf\u00e9.html' (names differing ` +
+    message:
+      `${prefix}entry 'web/cafe\u0301.html' collides with entry 'web/caf\u00e9.html' (names differing ` +
       `only by letter case, Unicode normalisation or a trailing slash are the same file on some file systems)`,
-    archive: withGood({ name: "web/caf\u00e9.html", data: payload }, { name: "web/cafe\u0301.html", data: payload }),
+    archive: withGood({ name: "web/caf\u00e9.html", data: payload }, {
+      name: "web/cafe\u0301.html",
+      data: payload,
+    }),
   },
   {
     name: "a file and a directory of the same name (trailing slash)",
@@ -177,7 +185,8 @@ const cases: HostileCase[] = [
   {
     name: "a file where a later entry needs a directory",
     code: "duplicate_name",
-    message: `${prefix}entry 'web/index.html' needs 'web' to be a directory, but entry 'web' is a file of that name`,
+    message:
+      `${prefix}entry 'web/index.html' needs 'web' to be a directory, but entry 'web' is a file of that name`,
     archive: withGood({ name: "web", data: payload }, { name: "web/index.html", data: payload }),
   },
   {
@@ -195,12 +204,15 @@ const cases: HostileCase[] = [
   {
     name: "a userconfig.xml the validator rejects",
     code: "invalid_userconfig",
-    message: `${prefix}entry 'conf/userconfig.xml' is invalid: userconfig.xml:3:3: <service> attribute 'mode': ` +
+    message:
+      `${prefix}entry 'conf/userconfig.xml' is invalid: userconfig.xml:3:3: <service> attribute 'mode': ` +
       `invalid value 'mirror' (expected farm)`,
     archive: withGood(),
     options: {
       validateUserconfig: () => {
-        throw new Error("userconfig.xml:3:3: <service> attribute 'mode': invalid value 'mirror' (expected farm)");
+        throw new Error(
+          "userconfig.xml:3:3: <service> attribute 'mode': invalid value 'mirror' (expected farm)",
+        );
       },
     },
   },
@@ -224,7 +236,10 @@ const cases: HostileCase[] = [
     name: "a NUL byte in a name",
     code: "bad_name",
     message: `${prefix}entry 'bin/start\\x00.sh' has a NUL byte in its name`,
-    archive: withGood({ name: concat([encode("bin/start"), new Uint8Array([0]), encode(".sh")]), data: payload }),
+    archive: withGood({
+      name: concat([encode("bin/start"), new Uint8Array([0]), encode(".sh")]),
+      data: payload,
+    }),
   },
   {
     name: "a control character in a name",
@@ -247,7 +262,9 @@ const cases: HostileCase[] = [
   {
     name: "a name longer than 4096 bytes",
     code: "bad_name",
-    message: `${prefix}entry '${longName.slice(0, 200)}... (4104 characters)' has a name of 4104 bytes (at most 4096)`,
+    message: `${prefix}entry '${
+      longName.slice(0, 200)
+    }... (4104 characters)' has a name of 4104 bytes (at most 4096)`,
     archive: withGood({ name: longName, data: payload }),
   },
   {
@@ -273,7 +290,8 @@ const cases: HostileCase[] = [
   {
     name: "a local header naming another file than the central directory",
     code: "corrupt",
-    message: `${prefix}entry 'web/x' cannot be read: Ambiguous archive (mismatched local file header (filename))`,
+    message:
+      `${prefix}entry 'web/x' cannot be read: Ambiguous archive (mismatched local file header (filename))`,
     archive: localHeaderNameMismatch,
   },
   {

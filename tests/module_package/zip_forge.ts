@@ -42,7 +42,9 @@ export function crc32(bytes: Uint8Array): number {
 }
 
 /** Raw DEFLATE of `chunks`, streamed so a large input never sits in memory as a whole. */
-export async function deflateRaw(chunks: Iterable<Uint8Array<ArrayBuffer>>): Promise<Uint8Array<ArrayBuffer>> {
+export async function deflateRaw(
+  chunks: Iterable<Uint8Array<ArrayBuffer>>,
+): Promise<Uint8Array<ArrayBuffer>> {
   const stream = new CompressionStream("deflate-raw");
   const writer = stream.writable.getWriter();
   const collected = (async () => {
