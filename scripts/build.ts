@@ -98,7 +98,9 @@ async function build(opts: BuildOptions): Promise<{ rows: TargetResult[]; hostRe
   const host = Deno.build.target;
   const rows: TargetResult[] = [];
   let hostCompiled: string | null = null;
-  let hostCompileProblem = "--only-fallback";
+  let hostCompileProblem = opts.onlyFallback
+    ? "not attempted, --only-fallback"
+    : "not attempted, not a --target";
   for (const target of opts.targets) {
     if (opts.onlyFallback) {
       if (target !== host) rows.push({ target, result: "skipped", detail: "--only-fallback" });

@@ -1,4 +1,5 @@
 // One `deno compile` per target, time-limited, with its failure put into one line a release manager can act on.
+import { basename, dirname, join } from "node:path";
 
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -84,6 +85,7 @@ export async function compileTarget(opts: {
       signal,
     }).output();
   } catch (e) {
+    await removeCompileLeftovers(opts.outFile);
     if (signal.aborted) {
       return { ok: false, reason: classifyCompileFailure("", { ...facts, timedOut: true }) };
     }
@@ -93,6 +95,18 @@ export async function compileTarget(opts: {
     const bytes = (await Deno.stat(opts.outFile)).size;
     return { ok: true, outFile: opts.outFile, bytes };
   }
+  await removeCompileLeftovers(opts.outFile);
   const stderr = new TextDecoder().decode(out.stderr);
   return { ok: false, reason: classifyCompileFailure(stderr, { ...facts, timedOut: signal.aborted }) };
+}
+
+/** A failed or killed compile leaves its `<out>.tmp-<hex>` file behind. */
+async function removeCompileLeftovers(outFile: string): Promise<void> {
+  const dir = dirname(outFile);
+  const prefix = `${basename(outFile)}.tmp-`;
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.startsWith(prefix)) {
+      await Deno.remove(join(dir, entry.name)).catch(() => {});
+    }
+  }
 }
