@@ -45,15 +45,16 @@ export class SafeArchiveError extends Error {
 }
 
 const MAX_QUOTED_CHARS = 200;
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
 /**
  * Quotes an entry name for a message. Names come from a hostile archive: control characters are
  * escaped so a name cannot forge lines in a log, and very long names are cut.
  */
 export function quoteEntryName(name: string): string {
-  // deno-lint-ignore no-control-regex
   const escaped = name.replace(
-    /[\u0000-\u001f\u007f]/g,
+    CONTROL_CHARACTERS,
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
   const cut = escaped.length > MAX_QUOTED_CHARS
