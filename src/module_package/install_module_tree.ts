@@ -123,7 +123,7 @@ async function writeTree(archive: SafeArchive, root: string): Promise<void> {
   const ensureParents = async (path: string) => {
     for (let dir = dirname(path); !dirModes.has(dir); dir = dirname(dir)) {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      dirModes.set(dir, dirModes.get(dir) ?? 0o755);
+      dirModes.set(dir, 0o755);
     }
   };
   for (const entry of archive.entries) {
