@@ -25,14 +25,16 @@ type Meta = { startIndex: number; endIndex?: number };
 const META = XMLParser.getMetaDataSymbol() as unknown as string;
 
 export function parseXmlTree(text: string, file: string): XmlElement {
-  const source = text.charCodeAt(0) === 0xfeff ? " " + text.slice(1) : text; // keep offsets stable
+  // A BOM is invisible in editors, so columns are counted without it (and <?xml?> must stay first).
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const starts = lineStarts(source);
   const checked = XMLValidator.validate(source, { allowBooleanAttributes: false });
   if (checked !== true) {
     throw new ConfigError({
       file,
-      line: checked.err.line,
-      column: checked.err.col,
+      // The validator leaves line/col undefined for some errors (e.g. an empty document).
+      line: checked.err.line ?? 1,
+      column: checked.err.col ?? 1,
       element: "",
       detail: `XML syntax error: ${checked.err.msg}`,
     });
