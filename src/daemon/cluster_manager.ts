@@ -131,6 +131,15 @@ export class ClusterManager {
     }
     let xml: string;
     let keyHex: string | null = null;
+    if (body.length === 0 && lock && this.#active) {
+      // `cluster config lock|unlock` alone changes only the flag: locking must not break the cluster by
+      // changing its key (our choice; SafeKit documents no-argument `cluster config` as "new keys").
+      const meta = { ...this.#active.meta, lock: lock === "lock" };
+      await atomicWriteFile(this.metaFile, JSON.stringify(meta), 0o644);
+      this.#locked = meta.lock;
+      this.#active = { ...this.#active, meta };
+      return this.#active;
+    }
     if (body.length === 0) {
       if (!this.#active) throw new NodeError("no cluster configuration to keep: give a cluster.xml file");
       xml = this.#active.xml;

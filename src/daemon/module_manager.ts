@@ -12,6 +12,7 @@ import {
 import { installModuleTree, packageModuleDir, readSafeArchive } from "../module_package/mod.ts";
 import { atomicWriteFile, readTextIfExists } from "../platform/atomic_write.ts";
 import type { NodePaths } from "../platform/node_paths.ts";
+import { SerialQueue } from "../platform/serial_queue.ts";
 import {
   type CommandLog,
   type InstalledModule,
@@ -38,6 +39,8 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 export class ModuleManager {
   readonly modules = new Map<string, ModuleRuntime>();
+  /** Install, uninstall, config and deconfig touch the same folders: one at a time. */
+  readonly #changes = new SerialQueue();
 
   constructor(
     private readonly paths: NodePaths,
@@ -99,7 +102,15 @@ export class ModuleManager {
     return cfg;
   }
 
-  async install(
+  install(
+    name: string,
+    body: Uint8Array,
+    opts: { id?: number; reinstall: boolean },
+  ): Promise<{ installed: InstalledModule; source: string }> {
+    return this.#changes.run(() => this.#install(name, body, opts));
+  }
+
+  async #install(
     name: string,
     body: Uint8Array,
     opts: { id?: number; reinstall: boolean },
@@ -195,7 +206,11 @@ export class ModuleManager {
     }
   }
 
-  async uninstall(name: string): Promise<void> {
+  uninstall(name: string): Promise<void> {
+    return this.#changes.run(() => this.#uninstall(name));
+  }
+
+  async #uninstall(name: string): Promise<void> {
     const rt = this.get(name);
     this.#requireStopped(rt, "uninstall");
     // Archived first, as SafeKit does: an uninstall can be undone with `module install`.
@@ -230,7 +245,11 @@ export class ModuleManager {
   }
 
   /** `safekit config -m AM`: SAFE/modules/AM becomes the active configuration (module stopped). */
-  async config(name: string): Promise<InstalledModule> {
+  config(name: string): Promise<InstalledModule> {
+    return this.#changes.run(() => this.#config(name));
+  }
+
+  async #config(name: string): Promise<InstalledModule> {
     const rt = this.get(name);
     this.#requireStopped(rt, "config");
     const xml = await this.#readCurrent(name);
@@ -273,7 +292,11 @@ export class ModuleManager {
     }
   }
 
-  async deconfig(name: string): Promise<void> {
+  deconfig(name: string): Promise<void> {
+    return this.#changes.run(() => this.#deconfig(name));
+  }
+
+  async #deconfig(name: string): Promise<void> {
     const rt = this.get(name);
     this.#requireStopped(rt, "deconfig");
     if (!rt.state) throw conflict(`module '${name}' is not configured`);
