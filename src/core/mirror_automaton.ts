@@ -26,7 +26,7 @@
 //   forced stop calls only; other commands during an action are refused.
 
 import { msg } from "./mirror_messages.ts";
-import { restartCalls, roleChangeCalls, stopCalls } from "./mirror_scripts.ts";
+import { restartCalls, roleChangeCalls } from "./mirror_scripts.ts";
 import type {
   Continuation,
   HeartbeatPayload,
@@ -110,10 +110,16 @@ function setLocal(c: Ctx, local: LocalStateName, qual: Qualifier) {
   c.s = { ...c.s, local, qual };
   log(c, "E", msg.localState(local, qual));
   c.fx.push({ kind: "setResource", name: "state.local", value: `${local} ${qual}` });
-  // Persisted "up to date" follows the local state (see header).
-  if (local === "ALONE") setPersist(c, { uptodate: true });
-  else if (local === "SECOND") setPersist(c, { uptodate: false });
-  else if (local === "PRIM") setPersist(c, { uptodate: c.s.config.failover === "off" });
+  if (local === "SECOND") setPersist(c, { uptodate: false });
+}
+
+/**
+ * Persisted "up to date" of a primary: false as soon as a SECOND Ready peer could take over without us
+ * (failover on), since it would then write data we do not have.
+ */
+function primaryUptodate(c: Ctx): boolean {
+  const peer = c.s.peer;
+  return c.s.config.failover === "off" || !(peer !== null && peer.state === "SECOND" && peer.qual === "Ready");
 }
 
 // ---------------------------------------------------------------- jobs (script sequences)
@@ -284,6 +290,8 @@ function becomeSecond(c: Ctx, requested: ResyncMode, since?: number) {
     }
   }
   c.s = { ...c.s, waitReason: null, intent: null, resync: { mode, term: peer.term }, swap: "none" };
+  // Persisted now so that a crash in the middle also counts as "stopped during reintegration".
+  setPersist(c, { stoppedDuringReintegration: true });
   setLocal(c, "SECOND", "Transient");
   if (!c.s.config.replicated) return finishResync(c);
   c.fx.push(since === undefined ? { kind: "startResync", mode } : { kind: "startResync", mode, since });
@@ -331,12 +339,8 @@ function finishStop(c: Ctx, from: LocalStateName, verb: StopVerb) {
   const peer = c.s.peer;
   const p = c.s.persist;
   let uptodate = p.uptodate;
-  if (from === "ALONE") uptodate = true;
+  if (isPrimaryState(from)) uptodate = primaryUptodate(c);
   if (from === "SECOND") uptodate = false;
-  if (from === "PRIM") {
-    uptodate = c.s.config.failover === "off" ||
-      (peer !== null && (peer.state === "STOP" || peer.state === "WAIT"));
-  }
   if (verb === "exitalone") uptodate = false;
   setPersist(c, {
     uptodate,
@@ -624,6 +628,12 @@ function evaluate(c: Ctx) {
       }
       if (peer && peer.state === "SECOND" && peer.swap === "handover") return takeOver(c, "swap");
       if (s.config.failover === "off") return failoverOff(c);
+      if (peer && (peer.state === "STOP" || peer.state === "WAIT") && peer.uptodate) {
+        // The peer stopped believing nobody would take over (it never saw us Ready): taking over now
+        // would leave two nodes each sure to hold the latest data. Wait for it instead.
+        log(c, "U", msg.stopstartPeerUptodate);
+        return beginStop(c, "dropped", "stopstart");
+      }
       return takeOver(c, peer ? "remote stop" : "no heartbeat");
     }
     case "ALONE":
@@ -766,6 +776,9 @@ function payloadOf(s: MirrorState, epoch: number): HeartbeatPayload {
 
 /** Heartbeat payload, ready.txt and rfs.uptodate follow the state at the end of each step. */
 function publish(c: Ctx) {
+  if (isPrimaryState(c.s.local) && c.s.appRole === "primary" && c.s.persist.uptodate !== primaryUptodate(c)) {
+    setPersist(c, { uptodate: primaryUptodate(c) });
+  }
   const last = c.s.lastPayload;
   const candidate = payloadOf(c.s, last?.epoch ?? c.s.persist.epoch);
   if (!last || JSON.stringify(candidate) !== JSON.stringify(last)) {

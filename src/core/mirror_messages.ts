@@ -34,6 +34,7 @@ export const msg = {
   // ours: not in the catalogue
   scriptFailed: (name: string, code: number) => `Script ${name} failed with exit code ${code}`,
   scriptTimedOut: (name: string) => `Script ${name} timed out`,
+  stopstartPeerUptodate: "Action stopstart called by heart: remote stop with up-to-date data",
   stopstartDropped: "Action stopstart called by heart: remote primary changed",
   resyncFailed: (reason: string) => `Reintegration failed: ${reason}`,
 } as const;
