@@ -45,11 +45,12 @@ export const cluster: Verb = async (ctx, args) => {
       }
       const body = file ? await Deno.readFile(resolveFile(ctx, file)) : new Uint8Array();
       const q = lock ? `?lock=${lock}` : "";
-      const out = expectOk<{ signature: string; node: string }>(
+      const out = expectOk<{ signature: string; node: string; warnings: string[] }>(
         await ctx.client.request("PUT", `/api/v1/cluster/config${q}`, body),
       );
       if (ctx.json) return printJson(ctx, out), 0;
       ctx.io.out(`cluster configuration applied on ${out.node} (signature ${out.signature})`);
+      for (const w of out.warnings ?? []) ctx.io.err(`Warning: ${w}`);
       return 0;
     }
     case "confinfo": {

@@ -19,9 +19,13 @@ type LogRow = { id: number; line: string };
 
 export const level: Verb = async (ctx, args) => {
   const a = parseVerbArgs("level", args, { values: ["m"] });
-  const info = expectOk<Record<string, string>>(await ctx.client.request("GET", "/api/v1/node"));
+  const info = expectOk<Record<string, string> & { networkProblems?: string[] }>(
+    await ctx.client.request("GET", "/api/v1/node"),
+  );
   if (ctx.json) return printJson(ctx, info), 0;
   ctx.io.out(`Host: ${info.host}\nOS: ${info.os}\nSafeKit: ${info.version}\nLicense: ${info.license}`);
+  if (info.node) ctx.io.out(`Node: ${info.node}`);
+  for (const p of info.networkProblems ?? []) ctx.io.out(`Warning: ${p}`);
   if (a.value("m")) ctx.io.out(`Module: ${a.value("m")}`);
   return 0;
 };

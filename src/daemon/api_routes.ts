@@ -43,6 +43,7 @@ export function apiRoutes(s: NodeService): Route[] {
           safevar: s.paths.safevar,
           pid: Deno.pid,
           startedAt: s.startedAt,
+          networkProblems: s.networkProblems,
         },
       }),
     },
@@ -284,8 +285,8 @@ export function apiRoutes(s: NodeService): Route[] {
           throw new NodeError("lock must be 'lock' or 'unlock'");
         }
         const a = await s.cluster.apply(req.body, lock as "lock" | "unlock" | undefined);
-        await s.applyNetwork();
-        return { json: { node: a.localNode, signature: a.meta.signature } };
+        const warnings = await s.applyNetwork();
+        return { json: { node: a.localNode, signature: a.meta.signature, warnings } };
       },
     },
     {
@@ -299,8 +300,8 @@ export function apiRoutes(s: NodeService): Route[] {
           throw new NodeError("only another cluster node may push its configuration", 403);
         }
         const a = await s.cluster.apply(req.body, undefined, true);
-        await s.applyNetwork();
-        return { json: { node: a.localNode, signature: a.meta.signature } };
+        const warnings = await s.applyNetwork();
+        return { json: { node: a.localNode, signature: a.meta.signature, warnings } };
       },
     },
     {

@@ -42,6 +42,9 @@ export class NodeService {
   #webAddr: string | null = null;
   #membership: MembershipService | null = null;
   #nonces = new NonceCache();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** What keeps the node off the network right now (shown by `safekit level` and the API). */
+  networkProblems: string[] = [];
   #log: (line: string) => void;
 
   constructor(readonly options: NodeServiceOptions) {
@@ -117,27 +120,39 @@ export class NodeService {
     await Deno.chmod(path, 0o660).catch(() => {});
   }
 
-  /** Binds the web service and membership to this node's cluster address; rebinds when it changes. */
-  async applyNetwork(): Promise<void> {
+  /**
+   * Binds the web service and membership to this node's cluster address; rebinds when it changes. A bind
+   * the system refuses (address in use, address not on this host yet) does not undo a valid configuration:
+   * it is reported in `networkProblems` and retried every few seconds until it succeeds.
+   */
+  async applyNetwork(): Promise<string[]> {
+    clearTimeout(this.#retryTimer);
+    const problems: string[] = [];
     const active = this.cluster.active;
     const addr = active ? this.#bindAddress(active.localNode) : null;
-    if (addr !== this.#webAddr) {
+    if (addr !== this.#webAddr || (addr && !this.#web)) {
       await this.#web?.shutdown().catch(() => {});
       this.#web = null;
-      this.#webAddr = null;
+      this.#webAddr = addr;
       if (addr) {
-        this.#web = Deno.serve(
-          { hostname: addr, port: WEB_PORT, onListen() {} },
-          (req, info) =>
-            this.app.fetch(req, {
-              transport: { kind: "tcp", remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname },
-            }),
-        );
-        this.#webAddr = addr;
+        try {
+          this.#web = Deno.serve(
+            { hostname: addr, port: WEB_PORT, onListen() {} },
+            (req, info) =>
+              this.app.fetch(req, {
+                transport: { kind: "tcp", remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname },
+              }),
+          );
+        } catch (e) {
+          problems.push(`web service not listening on ${addr}:${WEB_PORT}: ${(e as Error).message}`);
+        }
       }
     }
     await this.#membership?.close();
     this.#membership = null;
+    if (active && !this.cluster.key) {
+      problems.push("no cluster key: membership is off until 'safekit cluster genkey' (or a cluster bundle)");
+    }
     if (active && this.cluster.key) {
       try {
         this.#membership = await MembershipService.openOverUdp({
@@ -147,9 +162,18 @@ export class NodeService {
         });
         this.#membership.onChange((c) => this.#membershipChanged(c));
       } catch (e) {
-        this.#log(`safeadmin: membership not started: ${(e as Error).message}`);
+        problems.push(
+          `membership not listening on UDP ${addr}:${active.config.port}: ${(e as Error).message}`,
+        );
       }
     }
+    const changed = problems.join("\n") !== this.networkProblems.join("\n");
+    this.networkProblems = problems;
+    if (changed) { for (const p of problems) this.#log(`safeadmin: ${p} (retrying every 5 s)`); }
+    if (problems.some((p) => !p.startsWith("no cluster key"))) {
+      this.#retryTimer = setTimeout(() => this.applyNetwork().catch(() => {}), 5000);
+    }
+    return problems;
   }
 
   #bindAddress(node: string): string | null {
@@ -200,6 +224,7 @@ export class NodeService {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.#retryTimer);
     await this.#membership?.close();
     await this.#web?.shutdown().catch(() => {});
     await this.#control?.shutdown().catch(() => {});
