@@ -45,7 +45,12 @@ export class TestNode {
     }).spawn();
     this.child.stderr.pipeTo(log.writable).catch(() => {});
     const deadline = Date.now() + 30_000;
+    let exited: Deno.CommandStatus | null = null;
+    this.child.status.then((st) => exited = st);
     while (Date.now() < deadline) {
+      if (exited) {
+        throw new Error(`node ${this.name} exited (${JSON.stringify(exited)}); see ${this.root}/${this.name}.daemon.log`);
+      }
       const r = await this.cli("level");
       if (r.code === 0) return;
       await new Promise((r) => setTimeout(r, 150));
