@@ -77,6 +77,7 @@ export function initialMirrorState(config: MirrorConfig, persisted?: PersistentF
     deferred: null,
     resync: null,
     formerSecond: false,
+    ackedByPrimary: false,
     swap: "none",
     swapNosync: false,
     skipDefaultPrimOnce: false,
@@ -107,7 +108,7 @@ function setPersist(c: Ctx, patch: Partial<PersistentFacts>) {
 
 function setLocal(c: Ctx, local: LocalStateName, qual: Qualifier) {
   if (c.s.local === local && c.s.qual === qual) return;
-  c.s = { ...c.s, local, qual };
+  c.s = { ...c.s, local, qual, ackedByPrimary: local === "SECOND" && qual === "Ready" && c.s.ackedByPrimary };
   log(c, "E", msg.localState(local, qual));
   c.fx.push({ kind: "setResource", name: "state.local", value: `${local} ${qual}` });
   if (local === "SECOND") setPersist(c, { uptodate: false });
@@ -119,7 +120,8 @@ function setLocal(c: Ctx, local: LocalStateName, qual: Qualifier) {
  */
 function primaryUptodate(c: Ctx): boolean {
   const peer = c.s.peer;
-  return c.s.config.failover === "off" || !(peer !== null && peer.state === "SECOND" && peer.qual === "Ready");
+  return c.s.config.failover === "off" ||
+    !(peer !== null && peer.state === "SECOND" && peer.qual === "Ready");
 }
 
 // ---------------------------------------------------------------- jobs (script sequences)
@@ -611,7 +613,11 @@ function evaluate(c: Ctx) {
           return becomeSecond(c, "zones");
         }
         if (peer && (peer.state === "SECOND" || isPrimaryState(peer.state))) return; // peer taking over
-        return takeOver(c, peer ? "remote stop" : "no heartbeat");
+        if (peer) return takeOver(c, "remote stop");
+        // Heartbeats lost mid-swap: the peer may have taken over on its side. Wait rather than risk two
+        // primaries; `stop` then `prim` restarts this node if the peer is really gone.
+        c.s = { ...c.s, swap: "none", intent: { kind: "auto" } };
+        return waitFor(c, "notuptodate");
       }
       if (s.qual === "Transient") {
         // reintegration in progress: it needs the same primary all along
@@ -622,7 +628,10 @@ function evaluate(c: Ctx) {
       }
       // SECOND Ready
       if (peer && isPrimaryState(peer.state)) {
-        if (sameTerm(peer.term, s.persist.term)) return;
+        if (sameTerm(peer.term, s.persist.term)) {
+          if (peer.state === "PRIM" && !s.ackedByPrimary) c.s = { ...c.s, ackedByPrimary: true };
+          return;
+        }
         log(c, "U", msg.stopstartDropped);
         return beginStop(c, "dropped", "stopstart");
       }
@@ -632,6 +641,11 @@ function evaluate(c: Ctx) {
         // The peer stopped believing nobody would take over (it never saw us Ready): taking over now
         // would leave two nodes each sure to hold the latest data. Wait for it instead.
         log(c, "U", msg.stopstartPeerUptodate);
+        return beginStop(c, "dropped", "stopstart");
+      }
+      if (!peer && !s.ackedByPrimary) {
+        // Lost before the primary ever saw us Ready: it may believe it alone holds the latest data.
+        log(c, "U", msg.stopstartNotAcked);
         return beginStop(c, "dropped", "stopstart");
       }
       return takeOver(c, peer ? "remote stop" : "no heartbeat");

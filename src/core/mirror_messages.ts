@@ -35,6 +35,8 @@ export const msg = {
   scriptFailed: (name: string, code: number) => `Script ${name} failed with exit code ${code}`,
   scriptTimedOut: (name: string) => `Script ${name} timed out`,
   stopstartPeerUptodate: "Action stopstart called by heart: remote stop with up-to-date data",
+  stopstartNotAcked:
+    "Action stopstart called by heart: no heartbeat before the primary saw this secondary ready",
   stopstartDropped: "Action stopstart called by heart: remote primary changed",
   resyncFailed: (reason: string) => `Reintegration failed: ${reason}`,
 } as const;

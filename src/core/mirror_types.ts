@@ -207,6 +207,8 @@ export type MirrorState = {
   readonly deferred: MirrorCommand | null;
   readonly resync: { readonly mode: ResyncMode; readonly term: Term | null } | null;
   readonly formerSecond: boolean;
+  /** SECOND Ready seen as such by its primary (it showed PRIM with our term): safe to take over */
+  readonly ackedByPrimary: boolean;
   readonly swap: SwapRole;
   readonly swapNosync: boolean;
   readonly skipDefaultPrimOnce: boolean;

@@ -311,9 +311,17 @@ export class MirrorSim {
     if (!n.paused) return;
     this.trace.push(`${Math.round(this.now)} ${name} RESUME (${n.backlog.length} queued)`);
     n.paused = false;
+    // Like a real driver draining its socket after a stall, only the newest heartbeat of each
+    // heartbeat network is delivered: acting on each stale one in turn would replay old decisions.
     const backlog = n.backlog;
     n.backlog = [];
-    for (const e of backlog) this.deliver(name, e);
+    const lastIndex = new Map<string, number>();
+    backlog.forEach((e, i) => {
+      if (e.kind === "heartbeat") lastIndex.set(e.ident, i);
+    });
+    backlog.forEach((e, i) => {
+      if (e.kind !== "heartbeat" || lastIndex.get(e.ident) === i) this.deliver(name, e);
+    });
   }
 
   // ------------------------------------------------------------ commands
@@ -446,10 +454,10 @@ export class MirrorSim {
     // ground truth of data: entering ALONE writes a new generation no one else has
     if (n.state.local === "ALONE" && before.local !== "ALONE") {
       const action = n.state.job?.action ?? "";
-      // Data made newer only by an admin's prim/primforce elsewhere is the admin's choice, not an error.
+      // Data made newer by an admin's prim/primforce elsewhere (and what followed it) is the admin's
+      // choice, not an error.
       const newer = [...this.nodes.values()].find((o) =>
-        o !== n && extendsStrictly(o.data, n.data) &&
-        o.data.slice(n.data.length).some((g) => !this.forcedGens.has(g))
+        o !== n && extendsStrictly(o.data, n.data) && !this.forcedGens.has(o.data[n.data.length])
       );
       if (["start", "swap"].includes(action) && newer) {
         this.violate(`${n.name} became primary by '${action}' with data older than ${newer.name}'s`);
