@@ -566,7 +566,14 @@ const verbs: readonly CommandVerb[] = [
   "shutdown",
 ];
 
-export type ScheduleResult = { seed: number; violations: string[]; trace: string };
+export type ScheduleResult = {
+  seed: number;
+  violations: string[];
+  trace: string;
+  /** final "node1 / node2" states, and how often each log message appeared (coverage) */
+  finalStates: string;
+  messages: Map<string, number>;
+};
 
 /** One random fault schedule: faults for `faultMs`, then everything healed and left to settle. */
 export function runRandomSchedule(seed: number, faultMs = 120_000, settleMs = 60_000): ScheduleResult {
@@ -629,9 +636,15 @@ export function runRandomSchedule(seed: number, faultMs = 120_000, settleMs = 60
   sim.runUntil(faultMs + settleMs);
   // started nodes must have converged
   sim.checkSettled();
+  const messages = new Map<string, number>();
+  for (const n of sim.nodes.values()) {
+    for (const l of n.logs) messages.set(l.message, (messages.get(l.message) ?? 0) + 1);
+  }
   return {
     seed,
     violations: sim.violations,
     trace: sim.tail(Number(Deno.env.get("MIRROR_SIM_TRACE") ?? 150)),
+    finalStates: [...sim.nodes.values()].map((n) => `${n.state.local} ${n.state.qual}`).join(" / "),
+    messages,
   };
 }
