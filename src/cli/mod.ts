@@ -9,6 +9,7 @@ import { cluster } from "./verbs_cluster.ts";
 import { distributed } from "./verbs_distributed.ts";
 import { confcheck, config, confinfo, deconfig, module } from "./verbs_module.ts";
 import * as mon from "./verbs_monitoring.ts";
+import * as ctl from "./verbs_control.ts";
 
 const VERBS: Record<string, Verb> = {
   level: mon.level,
@@ -22,6 +23,19 @@ const VERBS: Record<string, Verb> = {
   get: mon.get,
   set: mon.set,
   cmdlog: mon.cmdlog,
+  start: ctl.start,
+  stop: ctl.stop,
+  restart: ctl.restart,
+  stopstart: ctl.stopstart,
+  swap: ctl.swap,
+  prim: ctl.prim,
+  second: ctl.second,
+  primforce: ctl.primforce,
+  secondforce: ctl.secondforce,
+  forcestop: ctl.forcestop,
+  shutdown: ctl.shutdown,
+  waitstart: ctl.waitstart,
+  waitstop: ctl.waitstop,
   cluster,
   module,
   config,
@@ -34,7 +48,9 @@ const USAGE = `usage: safekit <command> [options] [--json]
   daemon                          run the node service (safeadmin) in the foreground
   demo [DIR]                      create and start a 2-node demo cluster on 127.0.0.2 and 127.0.0.3
   -p                              print SAFE, SAFEVAR, SAFEBIN ...
-  level | state [-m AM] [-v|-lq] | waitstate -m AM STATE | cmdlog
+  start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
+  secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
+  level | state [-m AM] [-v|-lq] | waitstate -m AM STATE [-t S] | cmdlog
   log -m AM [-s N] [-A] | logview -m AM [-A] | logsave -m AM [-A] /abs/file | printi|printe -m AM "msg"
   get -m AM -r RES | set -m AM -r RES -v VALUE [-n] [-l] [-i ID]
   cluster confcheck FILE | config [FILE] [lock|unlock] | confinfo | state | deconfig | genkey | delkey | export FILE

@@ -227,6 +227,43 @@ export function apiRoutes(s: NodeService): Route[] {
       },
     },
     {
+      method: "post",
+      path: "/modules/{module}/commands/{verb}",
+      summary:
+        "Module control: start, stop, restart, stopstart, swap, prim, second, primforce, secondforce, " +
+        "forcestop; body {identity?, fullsync?, nosync?, date?}",
+      mutates: true,
+      requestBody: "json",
+      handler: async (req) => {
+        const verb = req.params.verb;
+        if (!CONTROL_VERBS.has(verb)) {
+          throw new NodeError(`unknown module command '${verb}' (expected ${[...CONTROL_VERBS].join(", ")})`);
+        }
+        const b = req.body.length ? req.json<CommandBody>() : {};
+        await s.modules.command(req.params.module, verb, byOf(req), checkCommandBody(b));
+        return { json: { ok: true, state: moduleSummary(s, req.params.module).state } };
+      },
+    },
+    {
+      method: "post",
+      path: "/shutdown",
+      summary: "Stop every module of this node (safekit shutdown)",
+      mutates: true,
+      handler: async (req) => {
+        const errors: string[] = [];
+        for (const m of s.modules.list()) {
+          if (!m.engine || !m.state || m.state.local === "STOP") continue;
+          try {
+            await s.modules.command(m.name, "shutdown", byOf(req), {});
+          } catch (e) {
+            errors.push(`${m.name}: ${(e as Error).message}`);
+          }
+        }
+        if (errors.length) throw new NodeError(errors.join("; "), 409);
+        return { json: { ok: true } };
+      },
+    },
+    {
       method: "get",
       path: "/ports",
       summary: "Ports of a module, by ?module= or ?id= (module getports)",
@@ -417,6 +454,44 @@ export function apiRoutes(s: NodeService): Route[] {
       },
     },
   ];
+}
+
+const CONTROL_VERBS = new Set([
+  "start",
+  "stop",
+  "restart",
+  "stopstart",
+  "swap",
+  "prim",
+  "second",
+  "primforce",
+  "secondforce",
+  "forcestop",
+]);
+
+type CommandBody = { identity?: unknown; fullsync?: unknown; nosync?: unknown; date?: unknown };
+
+function checkCommandBody(b: CommandBody) {
+  if (b.identity !== undefined && (typeof b.identity !== "string" || !/^[\w.@:-]{1,64}$/.test(b.identity))) {
+    throw new NodeError("identity must be 1 to 64 letters, digits or . _ @ : -");
+  }
+  for (const f of ["fullsync", "nosync"] as const) {
+    if (b[f] !== undefined && typeof b[f] !== "boolean") throw new NodeError(`${f} must be true or false`);
+  }
+  if (b.date !== undefined && (typeof b.date !== "number" || !Number.isFinite(b.date))) {
+    throw new NodeError("date must be a time in epoch milliseconds");
+  }
+  return {
+    identity: b.identity as string | undefined,
+    fullsync: b.fullsync as boolean | undefined,
+    nosync: b.nosync as boolean | undefined,
+    date: b.date as number | undefined,
+  };
+}
+
+/** How an action's caller is logged: `root` locally, `admin@<addr>`-style for remote callers. */
+function byOf(req: ApiRequest): string {
+  return req.caller.kind === "local" ? req.caller.user : callerLabel(req.caller);
 }
 
 function localConfInfo(s: NodeService) {

@@ -32,7 +32,26 @@ export type ModuleRuntime = {
   state: ModuleStateView | null;
   log: ModuleLog | null;
   resources: ResourceStore | null;
+  /** The running automaton of a configured mirror module on a configured cluster. */
+  engine: ModuleEngine | null;
 };
+
+/** What drives a configured module's states (the mirror runtime; farm and light modules come later). */
+export type ModuleEngine = {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  view(): ModuleStateView;
+  command(
+    verb: string,
+    by: string,
+    opts: { identity?: string; fullsync?: boolean; nosync?: boolean; date?: number },
+  ): Promise<{ ok: boolean; error?: string }>;
+};
+
+export type EngineFactory = (
+  rt: ModuleRuntime,
+  onStateChange: (view: ModuleStateView) => void,
+) => ModuleEngine | null;
 
 const LASTCONFIG_KEEP = 3;
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
@@ -49,7 +68,47 @@ export class ModuleManager {
     private readonly env: () => Record<string, string>,
     private readonly cluster: () => ClusterConfig | null,
     private readonly onChange: () => void,
+    private readonly engineFactory: EngineFactory = () => null,
   ) {}
+
+  /** Starts the engine of a configured module; a failure is logged in the module log and leaves it STOP. */
+  async startEngine(rt: ModuleRuntime): Promise<void> {
+    if (rt.engine || !rt.state || !rt.config) return;
+    let engine: ModuleEngine | null = null;
+    try {
+      engine = this.engineFactory(rt, (view) => {
+        rt.state = view;
+        this.onChange();
+      });
+      if (!engine) return;
+      await engine.start();
+      rt.engine = engine;
+    } catch (e) {
+      await engine?.close().catch(() => {});
+      this.appendLog(rt, "heart", "E", `Module cannot run: ${(e as Error).message}`);
+    }
+  }
+
+  async stopEngine(rt: ModuleRuntime): Promise<void> {
+    const engine = rt.engine;
+    rt.engine = null;
+    await engine?.close();
+    if (rt.state) rt.state = STOPPED;
+  }
+
+  /** After a cluster change: engines of stopped modules restart with the new addresses and key. */
+  async restartStoppedEngines(): Promise<void> {
+    for (const rt of this.list()) {
+      if (rt.state && rt.state.local !== "STOP") continue;
+      await this.stopEngine(rt);
+      await this.startEngine(rt);
+    }
+    this.onChange();
+  }
+
+  async stopAllEngines(): Promise<void> {
+    for (const rt of this.list()) await this.stopEngine(rt);
+  }
 
   /** Opens every installed module; a module whose active configuration no longer parses stays listed. */
   async load(): Promise<string[]> {
@@ -63,6 +122,7 @@ export class ModuleManager {
         state: null,
         log: null,
         resources: null,
+        engine: null,
       };
       this.modules.set(m.name, rt);
       if (m.configuredAt === undefined) continue;
@@ -160,12 +220,22 @@ export class ModuleManager {
     await installModuleTree(archive, this.paths.moduleDir(name), { reinstall: opts.reinstall && !!existing });
     const now = Date.now();
     if (existing) {
+      await this.stopEngine(existing);
       this.registry.uninstall(name, { at: now });
       this.#closeStores(existing);
       this.modules.delete(name);
     }
     const installed = this.registry.install({ name, id, mode: mode as InstalledModule["mode"], at: now });
-    this.modules.set(name, { name, id, mode, config: null, state: null, log: null, resources: null });
+    this.modules.set(name, {
+      name,
+      id,
+      mode,
+      config: null,
+      state: null,
+      log: null,
+      resources: null,
+      engine: null,
+    });
     this.commandLog.info({
       at: now,
       action: "safekit",
@@ -221,6 +291,7 @@ export class ModuleManager {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+    await this.stopEngine(rt);
     this.#closeStores(rt);
     await Deno.remove(this.paths.privateModuleDir(name), { recursive: true }).catch(() => {});
     await Deno.remove(this.paths.moduleDir(name), { recursive: true }).catch(() => {});
@@ -266,9 +337,11 @@ export class ModuleManager {
     await this.#saveLastConfig(name, zip);
     const signature = await configSignature(xml);
     const installed = this.registry.configure(name, { at: Date.now(), signature });
+    await this.stopEngine(rt);
     rt.config = cfg;
     if (!rt.log) await this.#openStores(rt);
     rt.state = STOPPED;
+    await this.startEngine(rt);
     this.appendLog(rt, "safeadmin", "I", `Module configured (signature ${signature.slice(0, 12)})`);
     this.onChange();
     return installed;
@@ -300,6 +373,7 @@ export class ModuleManager {
     const rt = this.get(name);
     this.#requireStopped(rt, "deconfig");
     if (!rt.state) throw conflict(`module '${name}' is not configured`);
+    await this.stopEngine(rt);
     await Deno.remove(this.paths.privateModuleDir(name), { recursive: true }).catch(() => {});
     this.registry.deconfigure(name, { at: Date.now() });
     this.appendLog(rt, "safeadmin", "I", "Module deconfigured");
@@ -351,6 +425,26 @@ export class ModuleManager {
       throw conflict(`module '${name}' is not configured (run 'safekit config -m ${name}')`);
     }
     return { rt, log: rt.log, resources: rt.resources };
+  }
+
+  /** Runs a control command (start, stop, prim, swap...) on a module's engine. */
+  async command(
+    name: string,
+    verb: string,
+    by: string,
+    opts: { identity?: string; fullsync?: boolean; nosync?: boolean; date?: number },
+  ): Promise<void> {
+    const rt = this.get(name);
+    if (!rt.state) throw conflict(`module '${name}' is not configured (run 'safekit config -m ${name}')`);
+    if (!rt.engine) {
+      throw conflict(
+        rt.mode === "mirror"
+          ? `module '${name}' cannot run: see 'safekit log -m ${name}' (it needs the cluster configuration and key)`
+          : `${rt.mode} modules cannot be started yet in this version (only mirror modules)`,
+      );
+    }
+    const r = await rt.engine.command(verb, by, opts);
+    if (!r.ok) throw conflict(r.error ?? `'${verb}' refused`);
   }
 
   close(): void {

@@ -15,6 +15,7 @@ import { apiRoutes } from "./api_routes.ts";
 import { ClusterManager } from "./cluster_manager.ts";
 import { isProbeReady } from "./module_states.ts";
 import { ModuleManager } from "./module_manager.ts";
+import { MirrorRuntime } from "./mirror_runtime.ts";
 import type { Hono } from "hono";
 
 export const WEB_PORT = 9010;
@@ -60,6 +61,26 @@ export class NodeService {
       () => options.env ?? Deno.env.toObject(),
       () => this.cluster.active?.config ?? null,
       () => this.#refreshReady(),
+      (rt, onStateChange) => {
+        const active = this.cluster.active;
+        const key = this.cluster.key;
+        if (rt.mode !== "mirror" || !rt.config || !rt.log || !rt.resources) return null;
+        if (!active || !key) {
+          throw new Error("the cluster configuration and key are needed to run a mirror module");
+        }
+        return new MirrorRuntime({
+          paths: this.paths,
+          module: rt.name,
+          id: rt.id,
+          config: rt.config,
+          cluster: active.config,
+          localNode: active.localNode,
+          key,
+          log: rt.log,
+          resources: rt.resources,
+          onStateChange: (view) => onStateChange(view),
+        });
+      },
     );
     this.app = buildApp({
       routes: apiRoutes(this),
@@ -167,6 +188,7 @@ export class NodeService {
         );
       }
     }
+    await this.modules.restartStoppedEngines();
     const changed = problems.join("\n") !== this.networkProblems.join("\n");
     this.networkProblems = problems;
     if (changed) { for (const p of problems) this.#log(`safeadmin: ${p} (retrying every 5 s)`); }
@@ -225,6 +247,7 @@ export class NodeService {
 
   async stop(): Promise<void> {
     clearTimeout(this.#retryTimer);
+    await this.modules.stopAllEngines();
     await this.#membership?.close();
     await this.#web?.shutdown().catch(() => {});
     await this.#control?.shutdown().catch(() => {});

@@ -7,7 +7,13 @@ import type { UserConfig } from "../config/mod.ts";
 import { scrubbedEnv } from "../platform/child_env.ts";
 import type { NodePaths } from "../platform/node_paths.ts";
 
-export type ScriptOutcome = { exitCode: number; timedOut: boolean; killed: boolean; missing: boolean; logFile?: string };
+export type ScriptOutcome = {
+  exitCode: number;
+  timedOut: boolean;
+  killed: boolean;
+  missing: boolean;
+  logFile?: string;
+};
 
 export type ScriptRequest = {
   readonly name: string;
@@ -62,7 +68,9 @@ export class ScriptRunner {
     } catch {
       return { exitCode: 0, timedOut: false, killed: false, missing: true };
     }
-    const logFile = this.user.logging === "userlog" ? join(this.paths.moduleVar(this.module), ulogName(req.name)) : undefined;
+    const logFile = this.user.logging === "userlog"
+      ? join(this.paths.moduleVar(this.module), ulogName(req.name))
+      : undefined;
     const log = logFile ? await Deno.open(logFile, { create: true, write: true, append: true }) : null;
     const useSetsid = Deno.build.os === "linux";
     let child: Deno.ChildProcess;
@@ -78,13 +86,18 @@ export class ScriptRunner {
       }).spawn();
     } catch (e) {
       log?.close();
-      return { exitCode: 126, timedOut: false, killed: false, missing: false, logFile, ...{ error: String(e) } };
+      return {
+        exitCode: 126,
+        timedOut: false,
+        killed: false,
+        missing: false,
+        logFile,
+        ...{ error: String(e) },
+      };
     }
     this.#running.set(handle, child);
     const limit = this.user.userLogSizeKb * 1024;
-    const copies = log
-      ? [child.stdout, child.stderr].map((s) => copyBounded(s, log, limit))
-      : [];
+    const copies = log ? [child.stdout, child.stderr].map((s) => copyBounded(s, log, limit)) : [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -128,7 +141,9 @@ export class ScriptRunner {
   async #pruneUlogs(): Promise<void> {
     const dir = this.paths.moduleVar(this.module);
     const files: string[] = [];
-    for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.startsWith("userlog_")) files.push(e.name);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.startsWith("userlog_")) files.push(e.name);
+    }
     files.sort();
     for (const f of files.slice(0, Math.max(0, files.length - MAX_ULOG_FILES))) {
       await Deno.remove(join(dir, f)).catch(() => {});
@@ -144,7 +159,11 @@ export function ulogName(script: string, at = new Date()): string {
 }
 
 /** Copies a stream into the log until `limit` bytes; the rest is drained and counted, not written. */
-async function copyBounded(stream: ReadableStream<Uint8Array>, file: Deno.FsFile, limit: number): Promise<void> {
+async function copyBounded(
+  stream: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  limit: number,
+): Promise<void> {
   let written = (await file.stat()).size;
   let dropped = 0;
   for await (const chunk of stream) {
@@ -158,6 +177,8 @@ async function copyBounded(stream: ReadableStream<Uint8Array>, file: Deno.FsFile
     dropped += chunk.length - part.length;
   }
   if (dropped > 0) {
-    await file.write(new TextEncoder().encode(`\n[safekit: ${dropped} bytes of output dropped: userlogsize reached]\n`));
+    await file.write(
+      new TextEncoder().encode(`\n[safekit: ${dropped} bytes of output dropped: userlogsize reached]\n`),
+    );
   }
 }

@@ -44,3 +44,27 @@ export async function readTextIfExists(path: string): Promise<string | null> {
     throw e;
   }
 }
+
+/** The synchronous form, for state that must be on disk before the caller goes on (automaton facts). */
+export function atomicWriteFileSync(path: string, data: string, mode = 0o644): void {
+  const dir = dirname(path);
+  Deno.mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${crypto.randomUUID()}.tmp`);
+  const file = Deno.openSync(tmp, { write: true, createNew: true, mode });
+  try {
+    const bytes = new TextEncoder().encode(data);
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    file.syncSync();
+  } finally {
+    file.close();
+  }
+  try {
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* gone */ }
+    throw e;
+  }
+}

@@ -1,0 +1,285 @@
+// The shell around one mirror module (DESIGN principle 1): it feeds the pure automaton
+// (core/mirror_automaton.ts) with commands, heartbeats, script completions and ticks, and executes the
+// effects it returns: scripts, heartbeat payloads, module log lines, resources, replies, persistence.
+// It is the only mirror code that reads the clock.
+import { join } from "node:path";
+import { type ClusterConfig, heartPort, type ModuleConfig } from "../config/mod.ts";
+import {
+  type CommandVerb,
+  initialMirrorState,
+  type MirrorConfig,
+  type MirrorEffect,
+  type MirrorEvent,
+  type MirrorState,
+  type PersistentFacts,
+  step,
+} from "../core/mirror_automaton.ts";
+import { type HeartbeatLink, ModuleHeartbeats } from "../heart/module_heartbeats.ts";
+import { atomicWriteFileSync } from "../platform/atomic_write.ts";
+import type { NodePaths } from "../platform/node_paths.ts";
+import type { ModuleLog, ResourceStore } from "../store/mod.ts";
+import type { ModuleStateView } from "./module_states.ts";
+import { NodeError } from "./node_error.ts";
+import { ScriptRunner } from "./script_runner.ts";
+
+const TICK_MS = 100;
+const SYNC_DELTA_MS = 90_000;
+const SYNC_REFRESH_MS = 10_000;
+
+export type CommandOptions = { identity?: string; fullsync?: boolean; nosync?: boolean; date?: number };
+
+export type MirrorRuntimeDeps = {
+  readonly paths: NodePaths;
+  readonly module: string;
+  readonly id: number;
+  readonly config: ModuleConfig;
+  readonly cluster: ClusterConfig;
+  readonly localNode: string;
+  readonly key: Uint8Array;
+  readonly log: ModuleLog;
+  readonly resources: ResourceStore;
+  onStateChange(view: ModuleStateView, ready: boolean): void;
+};
+
+/** The peer of a mirror module: the one other node on its heartbeat lans. */
+export function mirrorPeer(cluster: ClusterConfig, cfg: ModuleConfig, local: string): string {
+  const lans = (cfg.heart?.heartbeats ?? []).map((h) => h.name).filter((n): n is string => !!n);
+  const others = new Set<string>();
+  for (const lan of cluster.lans) {
+    if (!lans.includes(lan.name)) continue;
+    for (const n of lan.nodes) if (n.name !== local) others.add(n.name);
+  }
+  if (others.size !== 1) {
+    throw new NodeError(
+      `a mirror module runs on exactly two nodes: its heartbeat lans hold ${others.size + 1} nodes ` +
+        `(${[local, ...others].join(", ")}); give it heartbeat lans with exactly two nodes`,
+    );
+  }
+  return [...others][0];
+}
+
+export function heartbeatLinks(
+  cluster: ClusterConfig,
+  cfg: ModuleConfig,
+  id: number,
+  local: string,
+  peer: string,
+) {
+  const links: HeartbeatLink[] = [];
+  for (const hb of cfg.heart?.heartbeats ?? []) {
+    const lan = cluster.lans.find((l) => l.name === hb.name);
+    const me = lan?.nodes.find((n) => n.name === local);
+    const other = lan?.nodes.find((n) => n.name === peer);
+    if (!lan || !me || !other) {
+      throw new NodeError(`heartbeat '${hb.resource}': lan '${hb.name}' must hold both ${local} and ${peer}`);
+    }
+    links.push({
+      ident: hb.resource.replace(/^heartbeat\./, ""),
+      localAddr: strip(me.laddr ?? me.addr),
+      peerAddr: strip(other.addr),
+      port: heartPort(id, cfg.heart?.port),
+      pulseMs: hb.pulseMs,
+      timeoutMs: hb.timeoutMs,
+    });
+  }
+  return links;
+}
+
+function strip(a: string): string {
+  return a.startsWith("[") && a.endsWith("]") ? a.slice(1, -1) : a;
+}
+
+export class MirrorRuntime {
+  #state: MirrorState;
+  #heartbeats: ModuleHeartbeats | null = null;
+  #scripts: ScriptRunner | null;
+  #scriptHandles = new Map<number, number>();
+  #pending = new Map<string, (r: { ok: boolean; error?: string }) => void>();
+  #tick: ReturnType<typeof setInterval> | undefined;
+  #nextCommand = 1;
+  #factsFile: string;
+  #lastView = "";
+  #closed = false;
+
+  constructor(private readonly d: MirrorRuntimeDeps) {
+    this.#factsFile = join(d.paths.moduleVar(d.module), "mirror_facts.json");
+    const peer = mirrorPeer(d.cluster, d.config, d.localNode);
+    const mc: MirrorConfig = {
+      node: d.localNode,
+      peer,
+      heartbeats: heartbeatLinks(d.cluster, d.config, d.id, d.localNode, peer).map((l) => l.ident),
+      replicated: !!d.config.rfs,
+      failover: d.config.failover ? "on" : "off",
+      defaultprim: d.config.defaultPrim.kind === "node"
+        ? { kind: "node", node: d.config.defaultPrim.node }
+        : { kind: d.config.defaultPrim.kind },
+      maxSyncDeltaMs: SYNC_DELTA_MS,
+      syncRefreshMs: SYNC_REFRESH_MS,
+    };
+    this.#state = initialMirrorState(mc, this.#loadFacts());
+    this.#scripts = d.config.user ? new ScriptRunner(d.paths, d.module, d.config.user) : null;
+  }
+
+  #loadFacts(): PersistentFacts | undefined {
+    try {
+      const text = Deno.readTextFileSync(this.#factsFile);
+      return JSON.parse(text) as PersistentFacts;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async start(): Promise<void> {
+    const peer = this.#state.config.peer;
+    this.#heartbeats = await ModuleHeartbeats.open({
+      module: this.d.module,
+      local: this.d.localNode,
+      peer,
+      key: this.d.key,
+      links: heartbeatLinks(this.d.cluster, this.d.config, this.d.id, this.d.localNode, peer),
+      onBeat: (ident, payload) => this.#dispatch({ kind: "heartbeat", ident, payload: payload as never }),
+      onTimeout: (ident) => this.#dispatch({ kind: "heartbeatTimeout", ident }),
+    });
+    this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
+    this.#publish();
+    this.#dispatch({
+      kind: "boot",
+      boot: this.d.config.boot,
+      bootDelayMs: this.d.config.bootDelayMs,
+      wasRunningBeforeReboot: this.#state.persist.wasRunning,
+      legacyBootOn: false,
+    });
+  }
+
+  view(): ModuleStateView {
+    const s = this.#state;
+    const peer = s.peer;
+    return {
+      local: s.local,
+      qualifier: s.qual,
+      remote: peer && s.heartbeats && Object.values(s.heartbeats).some((h) => h === "up")
+        ? `${peer.state} ${peer.qual}`
+        : "UNKNOWN Unknown",
+    };
+  }
+
+  get persistedFacts(): PersistentFacts {
+    return this.#state.persist;
+  }
+
+  command(
+    verb: CommandVerb,
+    by: string,
+    opts: CommandOptions = {},
+  ): Promise<{ ok: boolean; error?: string }> {
+    if (this.#closed) return Promise.resolve({ ok: false, error: "the module is being reconfigured" });
+    const id = `c${this.#nextCommand++}`;
+    const answer = new Promise<{ ok: boolean; error?: string }>((resolve) => this.#pending.set(id, resolve));
+    this.#dispatch({ kind: "command", id, verb, by, ...opts });
+    return answer;
+  }
+
+  #dispatch(event: MirrorEvent): void {
+    if (this.#closed) return;
+    const before = this.#state.persist;
+    const out = step(this.#state, event, Date.now());
+    this.#state = out.state;
+    if (out.state.persist !== before && JSON.stringify(out.state.persist) !== JSON.stringify(before)) {
+      atomicWriteFileSync(this.#factsFile, JSON.stringify(out.state.persist));
+    }
+    for (const e of out.effects) this.#execute(e);
+    this.#publish();
+  }
+
+  #publish(): void {
+    const v = this.view();
+    const key = `${v.local} ${v.qualifier} ${v.remote} ${this.#state.lastReady}`;
+    if (key === this.#lastView) return;
+    this.#lastView = key;
+    this.d.onStateChange(v, this.#state.lastReady);
+  }
+
+  #execute(e: MirrorEffect): void {
+    const now = Date.now();
+    switch (e.kind) {
+      case "log":
+        this.d.log.append({ at: now, component: e.component, level: e.level, message: e.message });
+        return;
+      case "setResource":
+        this.d.resources.set(e.name, e.value, { at: now, by: "heart" });
+        return;
+      case "setHeartbeatPayload":
+        this.#heartbeats?.setState(e.payload);
+        return;
+      case "reply": {
+        const r = this.#pending.get(e.commandId);
+        this.#pending.delete(e.commandId);
+        r?.({ ok: e.ok, error: e.error });
+        return;
+      }
+      case "readyChanged":
+        return; // published with the state view
+      case "runScript":
+        this.#runScript(e.name, e.runId, e.args, e.force === true);
+        return;
+      case "killScript": {
+        const h = this.#scriptHandles.get(e.runId);
+        if (h !== undefined) this.#scripts?.kill(h);
+        return;
+      }
+      case "startResync":
+        // Replication (the <rfs> element) arrives with the replication issue; say so instead of pretending.
+        queueMicrotask(() =>
+          this.#dispatch({
+            kind: "resyncFailed",
+            reason: "replication of <rfs> directories is not available in this version yet",
+          })
+        );
+        return;
+      case "stopResync":
+        return;
+    }
+  }
+
+  #runScript(name: string, runId: number, args: readonly string[], force: boolean): void {
+    const user = this.d.config.user;
+    if (!this.#scripts || !user) {
+      // No <user> element: no script is executed (spec §4.8); the automaton goes on at once.
+      queueMicrotask(() =>
+        this.#dispatch({ kind: "scriptFinished", script: name as never, runId, exitCode: 0, timedOut: false })
+      );
+      return;
+    }
+    const isStop = name.startsWith("stop_") || name === "poststop";
+    const timeoutMs = force
+      ? user.forceStopTimeoutMs
+      : isStop
+      ? user.niceStopTimeoutMs
+      : user.niceStopTimeoutMs;
+    const { handle, done } = this.#scripts.start({
+      name,
+      args: force ? ["force", ...args] : [...args],
+      timeoutMs,
+    });
+    this.#scriptHandles.set(runId, handle);
+    done.then((r) => {
+      this.#scriptHandles.delete(runId);
+      this.#dispatch({
+        kind: "scriptFinished",
+        script: name as never,
+        runId,
+        exitCode: r.exitCode,
+        timedOut: r.timedOut || r.killed,
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#tick);
+    this.#scripts?.killAll();
+    await this.#heartbeats?.close();
+    for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });
+    this.#pending.clear();
+  }
+}
