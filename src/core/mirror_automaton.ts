@@ -338,7 +338,6 @@ function beginStop(c: Ctx, verb: StopVerb, action: string) {
 }
 
 function finishStop(c: Ctx, from: LocalStateName, verb: StopVerb) {
-  const peer = c.s.peer;
   const p = c.s.persist;
   let uptodate = p.uptodate;
   if (isPrimaryState(from)) uptodate = primaryUptodate(c);
@@ -673,7 +672,7 @@ function evaluate(c: Ctx) {
       }
       if (!pairedSecond) return enterAloneFromPrim(c);
       if (peer!.swap === "request") {
-        c.s = { ...c.s, swapNosync: false };
+        c.s = { ...c.s, swapNosync: peer!.swapNosync };
         return beginSwap(c);
       }
       return;
@@ -782,6 +781,7 @@ function payloadOf(s: MirrorState, epoch: number): HeartbeatPayload {
     term: s.persist.term,
     formerSecond: s.formerSecond,
     swap: s.swap,
+    swapNosync: s.swapNosync,
     requireFullSync: s.persist.nextResyncFull,
     primBeforeStart: s.primBeforeStart,
     epoch,

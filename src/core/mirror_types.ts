@@ -72,6 +72,8 @@ export type HeartbeatPayload = {
   readonly term: Term | null;
   readonly formerSecond: boolean;
   readonly swap: SwapRole;
+  /** with swap "request": the secondary asked for `swap nosync` */
+  readonly swapNosync: boolean;
   readonly requireFullSync: boolean;
   readonly primBeforeStart: boolean;
   readonly epoch: number;

@@ -79,7 +79,9 @@ type SimNode = {
   scripts: Map<number, string>;
   resyncToken: number | null;
   logs: LogLine[];
-  scriptRuns: string[];
+  /** scripts started, e.g. "stop_prim force", with the time they started */
+  scriptRuns: { t: number; script: string }[];
+  resyncs: string[];
   replies: Map<string, { ok: boolean; error?: string }>;
   // ground truth of the replicated data: the chain of primary terms written on this node's disk
   data: number[];
@@ -142,6 +144,7 @@ export class MirrorSim {
         resyncToken: null,
         logs: [],
         scriptRuns: [],
+        resyncs: [],
         replies: new Map(),
         data: [],
         halfCopied: false,
@@ -376,7 +379,7 @@ export class MirrorSim {
         n.logs.push({ t: this.now, component: e.component, level: e.level, message: e.message });
         return;
       case "runScript": {
-        n.scriptRuns.push(`${e.name}${e.force ? " force" : ""}`);
+        n.scriptRuns.push({ t: this.now, script: `${e.name}${e.force ? " force" : ""}` });
         n.scripts.set(e.runId, e.name);
         const failed = this.rand() < this.opts.scriptFailRate;
         const timedOut = failed && this.rand() < 0.3;
@@ -409,6 +412,7 @@ export class MirrorSim {
         return;
       case "startResync": {
         const token = this.seq;
+        n.resyncs.push(e.since === undefined ? e.mode : `${e.mode} since ${e.since}`);
         n.resyncToken = token;
         const fails = this.rand() < this.opts.resyncFailRate;
         this.schedule(this.between(this.opts.resyncMs), `resync ${n.name}`, () => {
