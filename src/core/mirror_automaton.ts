@@ -13,12 +13,19 @@
 //   stops while its peer is STOP/WAIT stays up to date. After a double crash both nodes WAIT.
 // - Every entry into ALONE bumps a term carried in heartbeats; a SECOND whose primary changed term
 //   was dropped by it and does a stopstart to resynchronize.
+// - Takeover handshakes: a SECOND takes over on "remote stop" only if the stopped peer says it is not
+//   up to date, and on "no heartbeat" only if the primary had shown PRIM with our term (it knew we were
+//   Ready); otherwise it restarts and waits. Both close races where two nodes would each believe they
+//   hold the latest data (found by tests/sim/mirror_sim.ts).
+// - Split brain, synctimestamp delta > 90 s (module stops; `second fullsync` resolves), failover off,
+//   defaultprim and boot: see docs/mirror-automaton.md.
 // - Split brain (both primary on reconnection): the former SECOND exits alone; if both or neither were
 //   former SECOND, the node with the larger name exits. The exiting node does stop_prim + stopstart.
 // - swap: the primary runs stop_prim (graceful, forced) and announces "handover" in SECOND Transient;
 //   the secondary (whose data is in sync by synchronous replication) runs stop_second + start_prim and
 //   goes ALONE; the old primary then resynchronizes (zones; `nosync`: none) and becomes SECOND Ready;
-//   the new primary goes PRIM. swap on the SECOND asks the PRIM to do it.
+//   the new primary goes PRIM. swap on the SECOND asks the PRIM to do it. All heartbeats lost during the
+//   handover: the old primary goes WAIT rather than risk two primaries.
 // - Script exit codes never change the path: a non-zero exit or a timeout is logged (E) and the next
 //   script runs, as start-failure handling is done inside SafeKit's own scripts (`safekit stop -i`).
 // - Commands reply at once: accepted (ok) or refused with a precise error. stop/stopstart/shutdown
