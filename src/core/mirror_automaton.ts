@@ -570,7 +570,7 @@ function failoverOff(c: Ctx) {
 /** Both nodes primary: exactly one exits, decided alike on both sides. */
 function resolveSplitBrain(c: Ctx) {
   const peer = c.s.peer!;
-  const exits = c.s.formerSecond !== peer.formerSecond ? c.s.formerSecond : c.s.config.node > peer.node;
+  const exits = splitBrainLoser(c.s, peer);
   if (exits) {
     log(c, "E", msg.splitBrainExit);
     setPersist(c, { uptodate: false });
@@ -581,6 +581,20 @@ function resolveSplitBrain(c: Ctx) {
     c.s = { ...c.s, splitBrainLogged: true };
   }
   if (c.s.local === "PRIM") enterAloneFromPrim(c);
+}
+
+/**
+ * Which node yields when both are primary. A node still in PRIM never saw its peer go: if the peer is
+ * ALONE with a newer term, the peer took over while this node was away (paused, frozen VM, one-way cut)
+ * and holds the newest writes, so this node yields. Otherwise (both saw each other go: a real split
+ * brain) the former SECOND exits, as SafeKit documents; if both or neither were SECOND, the larger name.
+ */
+export function splitBrainLoser(s: MirrorState, peer: HeartbeatPayload): boolean {
+  const mine = s.persist.term?.n ?? 0;
+  const theirs = peer.term?.n ?? 0;
+  if (s.local === "PRIM" && peer.state === "ALONE" && theirs > mine) return true;
+  if (s.local === "ALONE" && peer.state === "PRIM" && mine > theirs) return false;
+  return s.formerSecond !== peer.formerSecond ? s.formerSecond : s.config.node > peer.node;
 }
 
 function enterAloneFromPrim(c: Ctx) {

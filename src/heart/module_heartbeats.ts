@@ -123,7 +123,23 @@ export class ModuleHeartbeats {
     this.counters.accepted++;
     this.#lastSeen.set(link.ident, this.#now());
     this.#lost.delete(link.ident);
-    this.o.onBeat(link.ident, wire.s);
+    // After a stall the socket holds a burst of old beats: hand over only the newest of each link.
+    this.#latest.set(link.ident, wire.s);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setTimeout(() => this.#flush(), 0);
+    }
+  }
+
+  #latest = new Map<string, unknown>();
+  #flushScheduled = false;
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const beats = [...this.#latest];
+    this.#latest.clear();
+    if (this.#timers.length === 0) return; // closed meanwhile
+    for (const [ident, state] of beats) this.o.onBeat(ident, state);
   }
 
   #lastCheck = 0;

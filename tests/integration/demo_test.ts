@@ -22,7 +22,8 @@ Deno.test("the demo starts two node services, configures the cluster and a modul
       out += value;
     }
     assert.match(out, /Press Ctrl\+C/, out);
-    const state = await new Deno.Command(join(dir, "node1", "safekit"), { args: ["-H", "*", "state"] }).output();
+    const state = await new Deno.Command(join(dir, "node1", "safekit"), { args: ["-H", "*", "state"] })
+      .output();
     const text = new TextDecoder().decode(state.stdout);
     assert.equal(state.code, 0, text + new TextDecoder().decode(state.stderr));
     assert.equal(text.match(/demo\s+1\s+mirror/g)?.length, 2, text);

@@ -49,7 +49,9 @@ export class TestNode {
     this.child.status.then((st) => exited = st);
     while (Date.now() < deadline) {
       if (exited) {
-        throw new Error(`node ${this.name} exited (${JSON.stringify(exited)}); see ${this.root}/${this.name}.daemon.log`);
+        throw new Error(
+          `node ${this.name} exited (${JSON.stringify(exited)}); see ${this.root}/${this.name}.daemon.log`,
+        );
       }
       const r = await this.cli("level");
       if (r.code === 0) return;

@@ -1,0 +1,90 @@
+// Shared setup for mirror-module integration tests: two real node services, one mirror module with short
+// heartbeats and scripts that record when they ran.
+import { join } from "node:path";
+import { packageModuleDir } from "../../src/module_package/mod.ts";
+import { clusterXml, type TestNode } from "./node_harness.ts";
+
+export const MODULE = "mirror";
+
+/** Each script appends "<epoch ms> <script> <args>" to SAFEUSERVAR/scripts.log. */
+const RECORD = `#!/bin/sh
+echo "$(date +%s%3N) $(basename "$0") $*" >> "$SAFEUSERVAR/scripts.log"
+`;
+
+export type MirrorModuleOptions = {
+  failover?: "on" | "off";
+  pulse?: string;
+  timeout?: string;
+  niceStop?: string;
+  forceStop?: string;
+  /** Script bodies to use instead of the recorder, by name. */
+  scripts?: Record<string, string>;
+};
+
+export async function mirrorSafe(root: string, o: MirrorModuleOptions = {}): Promise<string> {
+  const tree = join(root, `mirror-tree-${crypto.randomUUID()}`);
+  await Deno.mkdir(join(tree, "conf"), { recursive: true });
+  await Deno.mkdir(join(tree, "bin"), { recursive: true });
+  await Deno.writeTextFile(
+    join(tree, "conf", "userconfig.xml"),
+    `<safe><service mode="mirror" failover="${o.failover ?? "on"}">
+  <heart pulse="${o.pulse ?? "200ms"}" timeout="${o.timeout ?? "1s"}"><heartbeat name="default"/></heart>
+  <user nicestoptimeout="${o.niceStop ?? "10s"}" forcestoptimeout="${o.forceStop ?? "10s"}"/>
+</service></safe>`,
+  );
+  for (const s of ["prestart", "start_prim", "stop_prim", "start_second", "stop_second", "poststop"]) {
+    await Deno.writeTextFile(join(tree, "bin", s), o.scripts?.[s] ?? RECORD, { mode: 0o755 });
+    await Deno.chmod(join(tree, "bin", s), 0o755);
+  }
+  const file = join(root, `mirror-${crypto.randomUUID()}.safe`);
+  await Deno.writeFile(file, await packageModuleDir(tree));
+  return file;
+}
+
+export async function setupMirror(n1: TestNode, n2: TestNode, root: string, o: MirrorModuleOptions = {}) {
+  await Deno.writeTextFile(join(root, "cluster.xml"), clusterXml([n1, n2]));
+  await n1.ok("cluster", "config", "cluster.xml");
+  await n1.ok("cluster", "export", "bundle.zip");
+  await n2.ok("cluster", "config", "bundle.zip");
+  await n1.ok("module", "install", "-m", MODULE, await mirrorSafe(root, o));
+  await n1.ok("config", "-m", MODULE);
+  await n1.ok("-H", "*", "-E", MODULE);
+}
+
+export type StateView = { local: string; qualifier: string; remote?: string };
+
+export async function stateOf(node: TestNode): Promise<StateView | null> {
+  try {
+    const r = await fetch(`http://${node.addr}:9010/api/v1/modules/${MODULE}`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    if (r.status !== 200) {
+      await r.body?.cancel();
+      return null;
+    }
+    return (await r.json()).state;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls until the node shows `local qualifier`; returns the time it was first seen. */
+export async function waitState(node: TestNode, want: string, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last: StateView | null = null;
+  while (Date.now() < deadline) {
+    last = await stateOf(node);
+    if (last && `${last.local} ${last.qualifier}` === want) return Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const log = await node.cli("log", "-m", MODULE, "-s", "40");
+  throw new Error(`${node.name} did not reach ${want} (last: ${JSON.stringify(last)})\n${log.stdout}`);
+}
+
+export async function scriptRuns(node: TestNode): Promise<{ at: number; script: string; args: string }[]> {
+  const text = await Deno.readTextFile(join(node.safevar, "modules", MODULE, "scripts.log")).catch(() => "");
+  return text.trim().split("\n").filter(Boolean).map((l) => {
+    const [at, script, ...args] = l.split(" ");
+    return { at: Number(at), script, args: args.join(" ") };
+  });
+}
