@@ -107,7 +107,17 @@ function simpleModuleVerb(verb: string, method: string, suffix: string, done: (m
   };
 }
 
-export const config = simpleModuleVerb("config", "POST", "config", (m) => `module ${m} configured`);
+export const config: Verb = async (ctx, args) => {
+  const a = parseVerbArgs("config", args, { values: ["m"] });
+  const m = moduleArg("config", a);
+  const out = expectOk<{ warnings?: string[] }>(
+    await ctx.client.request("POST", `/api/v1/modules/${m}/config`),
+  );
+  if (ctx.json) return printJson(ctx, out), 0;
+  ctx.io.out(`module ${m} configured`);
+  for (const w of out.warnings ?? []) ctx.io.err(`Warning: ${w}`);
+  return 0;
+};
 export const deconfig = simpleModuleVerb("deconfig", "POST", "deconfig", (m) => `module ${m} deconfigured`);
 export const confcheck = simpleModuleVerb(
   "confcheck",

@@ -112,7 +112,14 @@ export function apiRoutes(s: NodeService): Route[] {
       mutates: true,
       handler: async (req) => {
         const m = await s.modules.config(req.params.module);
-        return { json: { name: m.name, signature: m.signature, configuredAt: m.configuredAt } };
+        return {
+          json: {
+            name: m.name,
+            signature: m.signature,
+            configuredAt: m.configuredAt,
+            warnings: configWarnings(s, req.params.module),
+          },
+        };
       },
     },
     {
@@ -454,6 +461,22 @@ export function apiRoutes(s: NodeService): Route[] {
       },
     },
   ];
+}
+
+/** What an administrator must know right after `config`: obsolete forms, and features not available yet. */
+function configWarnings(s: NodeService, module: string): string[] {
+  const rt = s.modules.get(module);
+  const w = [...(rt.config?.warnings ?? [])];
+  if (rt.config?.rfs) {
+    w.push(
+      "<rfs>: replication of directories is not available in this version yet; a secondary of this module " +
+        "will refuse to synchronise instead of pretending",
+    );
+  }
+  if (rt.mode !== "mirror") {
+    w.push(`${rt.mode} modules cannot be started in this version yet (only mirror modules)`);
+  }
+  return w;
 }
 
 const CONTROL_VERBS = new Set([

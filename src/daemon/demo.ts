@@ -26,7 +26,7 @@ ${NODES.map((n) => `      <node name="${n.name}" addr="${n.addr}"/>`).join("\n")
 const USERCONFIG_XML = `<!DOCTYPE safe>
 <safe>
 <service mode="mirror" defaultprim="alone">
-  <heart pulse="700ms" timeout="30s">
+  <heart pulse="500ms" timeout="5s">
     <heartbeat name="default"/>
   </heart>
   <user nicestoptimeout="30s" forcestoptimeout="30s">

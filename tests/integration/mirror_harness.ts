@@ -17,6 +17,9 @@ export type MirrorModuleOptions = {
   timeout?: string;
   niceStop?: string;
   forceStop?: string;
+  boot?: "on" | "off" | "auto";
+  /** Extra elements inside <service> (e.g. an <rfs> block). */
+  extra?: string;
   /** Script bodies to use instead of the recorder, by name. */
   scripts?: Record<string, string>;
 };
@@ -27,8 +30,9 @@ export async function mirrorSafe(root: string, o: MirrorModuleOptions = {}): Pro
   await Deno.mkdir(join(tree, "bin"), { recursive: true });
   await Deno.writeTextFile(
     join(tree, "conf", "userconfig.xml"),
-    `<safe><service mode="mirror" failover="${o.failover ?? "on"}">
+    `<safe><service mode="mirror" failover="${o.failover ?? "on"}"${o.boot ? ` boot="${o.boot}"` : ""}>
   <heart pulse="${o.pulse ?? "200ms"}" timeout="${o.timeout ?? "1s"}"><heartbeat name="default"/></heart>
+  ${o.extra ?? ""}
   <user nicestoptimeout="${o.niceStop ?? "10s"}" forcestoptimeout="${o.forceStop ?? "10s"}"/>
 </service></safe>`,
   );
