@@ -3,7 +3,7 @@
 // hanging stop script.
 import assert from "node:assert/strict";
 import { withNodes } from "./node_harness.ts";
-import { MODULE, scriptRuns, setupMirror, waitState } from "./mirror_harness.ts";
+import { establishPair, MODULE, scriptRuns, setupMirror, waitState } from "./mirror_harness.ts";
 
 const NODES: [string, string][] = [["node1", "127.0.0.2"], ["node2", "127.0.0.3"]];
 const TIMEOUT_MS = 1000;
@@ -11,11 +11,7 @@ const TIMEOUT_MS = 1000;
 Deno.test("mirror: prim and second, then kill -9 of the primary's node service fails over within timeout + 1 s", async () => {
   await withNodes(NODES, async ([n1, n2], root) => {
     await setupMirror(n1, n2, root);
-    await n1.ok("prim", "-m", MODULE);
-    await waitState(n1, "ALONE Ready");
-    await n2.ok("second", "-m", MODULE);
-    await waitState(n2, "SECOND Ready");
-    await waitState(n1, "PRIM Ready");
+    await establishPair(n1, n2);
     assert.equal((await n1.cli("state", "-m", MODULE, "-lq")).code, 3);
     assert.equal((await n2.cli("state", "-m", MODULE, "-lq")).code, 4);
     const probe = await fetch(`http://${n1.addr}:9010/var/modules/${MODULE}/ready.txt`);
@@ -43,11 +39,7 @@ Deno.test("mirror: prim and second, then kill -9 of the primary's node service f
 Deno.test("mirror: a paused (SIGSTOP) primary is taken over, and comes back as SECOND", async () => {
   await withNodes(NODES, async ([n1, n2], root) => {
     await setupMirror(n1, n2, root);
-    await n1.ok("prim", "-m", MODULE);
-    await waitState(n1, "ALONE Ready");
-    await n2.ok("second", "-m", MODULE);
-    await waitState(n1, "PRIM Ready");
-    await waitState(n2, "SECOND Ready");
+    await establishPair(n1, n2);
 
     const pausedAt = Date.now();
     Deno.kill(n1.child!.pid, "SIGSTOP");
@@ -71,11 +63,7 @@ Deno.test("mirror: a paused (SIGSTOP) primary is taken over, and comes back as S
 Deno.test("mirror: swap exchanges the roles; stop on PRIM fails over to the other node", async () => {
   await withNodes(NODES, async ([n1, n2], root) => {
     await setupMirror(n1, n2, root);
-    await n1.ok("prim", "-m", MODULE);
-    await waitState(n1, "ALONE Ready");
-    await n2.ok("second", "-m", MODULE);
-    await waitState(n1, "PRIM Ready");
-    await waitState(n2, "SECOND Ready");
+    await establishPair(n1, n2);
 
     await n1.ok("swap", "-m", MODULE);
     await waitState(n2, "PRIM Ready");
@@ -94,11 +82,7 @@ Deno.test("mirror: swap exchanges the roles; stop on PRIM fails over to the othe
 Deno.test('mirror: failover="off" leaves the secondary in WAIT when the primary stops', async () => {
   await withNodes(NODES, async ([n1, n2], root) => {
     await setupMirror(n1, n2, root, { failover: "off" });
-    await n1.ok("prim", "-m", MODULE);
-    await waitState(n1, "ALONE Ready");
-    await n2.ok("second", "-m", MODULE);
-    await waitState(n1, "PRIM Ready");
-    await waitState(n2, "SECOND Ready");
+    await establishPair(n1, n2);
     await n1.ok("stop", "-m", MODULE);
     await waitState(n2, "WAIT NotReady");
     assert.match(await n2.ok("log", "-m", MODULE), /Failover-off configured/);

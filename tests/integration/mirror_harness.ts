@@ -92,3 +92,12 @@ export async function scriptRuns(node: TestNode): Promise<{ at: number; script: 
     return { at: Number(at), script, args: args.join(" ") };
   });
 }
+
+/** prim on the first node, second on the other, until PRIM Ready / SECOND Ready. */
+export async function establishPair(prim: TestNode, second: TestNode): Promise<void> {
+  await prim.ok("prim", "-m", MODULE);
+  await waitState(prim, "ALONE Ready");
+  await second.ok("second", "-m", MODULE);
+  await waitState(second, "SECOND Ready");
+  await waitState(prim, "PRIM Ready");
+}
