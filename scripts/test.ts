@@ -19,6 +19,7 @@ const status = await child.status;
 // deno test's own summary: "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)".
 const summary =
   /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/
+    // deno-lint-ignore no-control-regex -- ANSI colour codes are what we strip
     .exec(tail.replace(/\x1b\[[0-9;]*m/g, ""));
 if (summary) {
   console.log(`\n${summary[1]} passed, ${summary[2]} failed, ${summary[3] ?? 0} skipped`);

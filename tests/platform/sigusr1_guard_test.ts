@@ -40,7 +40,10 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(await inspectorAnswers(), false, `an inspector answered after SIGUSR1 (+${delay} ms)`);
       }
-      const exited = await Promise.race([child.status.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+      const exited = await Promise.race([
+        child.status.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 500)),
+      ]);
       assert.equal(exited, false, "the node service died on SIGUSR1");
     } finally {
       try {
