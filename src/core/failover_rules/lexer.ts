@@ -8,20 +8,20 @@ import type { RulePosition } from "./ast.ts";
 export type Token =
   | { readonly kind: "word"; readonly text: string; readonly offset: number }
   | { readonly kind: "punct"; readonly text: Punct; readonly offset: number }
-  | { readonly kind: "eof"; readonly text: ""; readonly offset: number };
+  | { readonly kind: "eof"; readonly text: ""; readonly offset: number }
+  /** Ends the stream where the text cannot be tokenized, so the parser reports it inside its rule. */
+  | { readonly kind: "error"; readonly text: ""; readonly offset: number; readonly error: LexError };
 
 export type Punct = "(" | ")" | ":" | ";" | "!" | "!=" | "==" | "=" | "&&" | "||";
 
-/** A lexical error at a text offset; the parser turns it into a FailoverRuleError. */
-export type LexError = { readonly offset: number; readonly expected?: string; readonly found: string };
-
-export type LexResult = { readonly tokens: Token[] } | { readonly error: LexError };
+/** A lexical error; the parser turns it into a FailoverRuleError. */
+export type LexError = { readonly expected?: string; readonly found: string };
 
 const WORD_CHAR = /[\p{L}\p{N}_\-.*?]/u;
 const TWO_CHAR: readonly Punct[] = ["!=", "==", "&&", "||"];
 const ONE_CHAR: readonly Punct[] = ["(", ")", ":", ";", "!", "="];
 
-export function tokenize(text: string): LexResult {
+export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
@@ -33,14 +33,14 @@ export function tokenize(text: string): LexResult {
     } else if (text.startsWith("/*", i)) {
       const end = text.indexOf("*/", i + 2);
       if (end < 0) {
-        return { error: { offset: i, expected: "'*/' closing this comment", found: "end of rules" } };
+        return error(tokens, i, { expected: "'*/' closing this comment", found: "end of rules" });
       }
       i = end + 2;
     } else if (TWO_CHAR.includes(text.slice(i, i + 2) as Punct)) {
       tokens.push({ kind: "punct", text: text.slice(i, i + 2) as Punct, offset: i });
       i += 2;
     } else if (c === "&" || c === "|") {
-      return { error: { offset: i, expected: `'${c}${c}'`, found: `'${c}'` } };
+      return error(tokens, i, { expected: `'${c}${c}'`, found: `'${c}'` });
     } else if (ONE_CHAR.includes(c as Punct)) {
       tokens.push({ kind: "punct", text: c as Punct, offset: i });
       i++;
@@ -50,11 +50,16 @@ export function tokenize(text: string): LexResult {
       tokens.push({ kind: "word", text: text.slice(start, i), offset: start });
     } else {
       const cp = String.fromCodePoint(text.codePointAt(i)!);
-      return { error: { offset: i, found: `unexpected character '${cp}'` } };
+      return error(tokens, i, { found: `unexpected character '${cp}'` });
     }
   }
   tokens.push({ kind: "eof", text: "", offset: text.length });
-  return { tokens };
+  return tokens;
+}
+
+function error(tokens: Token[], offset: number, e: LexError): Token[] {
+  tokens.push({ kind: "error", text: "", offset, error: e });
+  return tokens;
 }
 
 /** Maps offsets of the rule text to positions in the file, given where the text starts. */

@@ -53,18 +53,7 @@ export function parseRules(source: RuleSource, options: ParseOptions = {}): Rule
     const lua = luaRefusal(source.text);
     throw new FailoverRuleError({ file, at: toPos(lua.offset), detail: lua.message });
   }
-  const lexed = tokenize(source.text);
-  if ("error" in lexed) {
-    const e = lexed.error;
-    throw new FailoverRuleError({
-      file,
-      at: toPos(e.offset),
-      expected: e.expected,
-      found: e.found,
-      detail: e.expected === undefined ? e.found : undefined,
-    });
-  }
-  const p = new Parser(lexed.tokens, file, toPos, options.origin ?? "user");
+  const p = new Parser(tokenize(source.text), file, toPos, options.origin ?? "user");
   return p.rules();
 }
 
@@ -295,6 +284,17 @@ class Parser {
   }
 
   private fail(t: Token, expected: string): never {
+    if (t.kind === "error") {
+      // The text could not be tokenized here: report that rather than what the grammar expected.
+      throw new FailoverRuleError({
+        file: this.file,
+        at: this.toPos(t.offset),
+        rule: this.rule,
+        expected: t.error.expected,
+        found: t.error.found,
+        detail: t.error.expected === undefined ? t.error.found : undefined,
+      });
+    }
     throw new FailoverRuleError({
       file: this.file,
       at: this.toPos(t.offset),
