@@ -198,7 +198,7 @@ const scenarios: {
   },
   {
     name: "stop during start is deferred to the end of the running action",
-    events: [cmd("start"), cmd("stop"), "done", "done", "done"],
+    events: [cmd("start"), cmd("stop"), "done", "done", "done", "done"],
     expect: [
       "ok stop",
       "Action stop called by root",
