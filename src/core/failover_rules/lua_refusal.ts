@@ -9,8 +9,7 @@ const DISABLE = /Rules\.disable\(\s*"([^"]+)"\s*\)/;
 
 export function luaRefusal(text: string): LuaRefusal {
   const marker = text.search(/\S/);
-  const head =
-    "failover rules written in Lua (--Lua Rules) are not supported; write them in the SafeKit rule " +
+  const head = "rules written in Lua (--Lua Rules) are not supported; write them in the SafeKit rule " +
     "language in a CDATA section without '--Lua Rules'";
   const rule = IF_THEN.exec(text);
   if (rule !== null) {

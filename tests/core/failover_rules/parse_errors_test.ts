@@ -348,7 +348,7 @@ for (const [text, advice] of LUA) {
       assert.ok(e instanceof FailoverRuleError);
       assert.equal(e.line, 53);
       assert.equal(e.column, 20);
-      assert.match(e.message, /failover rules written in Lua \(--Lua Rules\) are not supported/);
+      assert.match(e.message, /failover rules: rules written in Lua \(--Lua Rules\) are not supported/);
       assert.ok(e.message.includes(advice), e.message);
       return true;
     });
@@ -358,6 +358,6 @@ for (const [text, advice] of LUA) {
 Deno.test("rule parser: a section marked lua is refused even without the marker", () => {
   assert.throws(
     () => parseRules({ text: "  Rules.disable('x')", line: 3, column: 1, language: "lua" }),
-    { message: /^Error: userconfig.xml:3:3: failover rules: failover rules written in Lua/ },
+    { message: /^Error: userconfig.xml:3:3: failover rules: rules written in Lua/ },
   );
 });
