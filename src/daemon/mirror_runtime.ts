@@ -129,7 +129,8 @@ export class MirrorRuntime {
     }
   }
 
-  async start(): Promise<void> {
+  /** `atBoot`: the node service is starting, so the module's boot setting applies (not after `config`). */
+  async start(atBoot = false): Promise<void> {
     const peer = this.#state.config.peer;
     this.#heartbeats = await ModuleHeartbeats.open({
       module: this.d.module,
@@ -142,6 +143,7 @@ export class MirrorRuntime {
     });
     this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
     this.#publish();
+    if (!atBoot) return;
     this.#dispatch({
       kind: "boot",
       boot: this.d.config.boot,

@@ -38,7 +38,7 @@ export type ModuleRuntime = {
 
 /** What drives a configured module's states (the mirror runtime; farm and light modules come later). */
 export type ModuleEngine = {
-  start(): Promise<void>;
+  start(atBoot?: boolean): Promise<void>;
   close(): Promise<void>;
   view(): ModuleStateView;
   command(
@@ -72,7 +72,7 @@ export class ModuleManager {
   ) {}
 
   /** Starts the engine of a configured module; a failure is logged in the module log and leaves it STOP. */
-  async startEngine(rt: ModuleRuntime): Promise<void> {
+  async startEngine(rt: ModuleRuntime, atBoot = false): Promise<void> {
     if (rt.engine || !rt.state || !rt.config) return;
     let engine: ModuleEngine | null = null;
     try {
@@ -81,7 +81,7 @@ export class ModuleManager {
         this.onChange();
       });
       if (!engine) return;
-      await engine.start();
+      await engine.start(atBoot);
       rt.engine = engine;
     } catch (e) {
       await engine?.close().catch(() => {});
@@ -97,11 +97,11 @@ export class ModuleManager {
   }
 
   /** After a cluster change: engines of stopped modules restart with the new addresses and key. */
-  async restartStoppedEngines(): Promise<void> {
+  async restartStoppedEngines(atBoot = false): Promise<void> {
     for (const rt of this.list()) {
       if (rt.state && rt.state.local !== "STOP") continue;
       await this.stopEngine(rt);
-      await this.startEngine(rt);
+      await this.startEngine(rt, atBoot);
     }
     this.onChange();
   }

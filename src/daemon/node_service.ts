@@ -44,6 +44,7 @@ export class NodeService {
   #membership: MembershipService | null = null;
   #nonces = new NonceCache();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #booted = false;
   /** What keeps the node off the network right now (shown by `safekit level` and the API). */
   networkProblems: string[] = [];
   #log: (line: string) => void;
@@ -188,7 +189,9 @@ export class NodeService {
         );
       }
     }
-    await this.modules.restartStoppedEngines();
+    // The first time the network is up after the node service started is the module's "boot".
+    await this.modules.restartStoppedEngines(!this.#booted);
+    this.#booted = true;
     const changed = problems.join("\n") !== this.networkProblems.join("\n");
     this.networkProblems = problems;
     if (changed) { for (const p of problems) this.#log(`safeadmin: ${p} (retrying every 5 s)`); }
