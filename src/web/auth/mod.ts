@@ -1,6 +1,7 @@
 // Authentication and authorisation of the web service: users file, sessions, CSRF, API keys, throttling.
 import { apiKeysFilePath, ApiKeyStore } from "./api_keys.ts";
 import { FileAuthProvider } from "./auth_provider.ts";
+import { dummyHash } from "./password_hash.ts";
 import { type AuthPolicy, AuthService } from "./auth_middleware.ts";
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from "./login_throttle.ts";
 import { type SessionLimits, SessionStore } from "./sessions.ts";
@@ -30,6 +31,8 @@ export type FileAuthOptions = {
 /** The node service's auth, backed by the files under SAFE/web/conf (the only provider so far). */
 export function createFileAuthService(options: FileAuthOptions): AuthService {
   const log = options.log ?? ((m: string) => console.error(m));
+  // Computed now, so the first login with an unknown user name is not slower than later ones.
+  void dummyHash();
   return new AuthService({
     provider: new FileAuthProvider(new FileUserStore(usersFilePath(options.safe)), log),
     sessions: new SessionStore(options.sessions),
