@@ -29,7 +29,9 @@ export class TreeApplyError extends Error {
   override name = "TreeApplyError";
   constructor(readonly op: TreeOp, readonly errno: number, step: string) {
     const path = "path" in op ? op.path : `${op.from} -> ${op.to}`;
-    super(`cannot apply ${op.kind} to "${path}": ${step} failed with ${errnoName[errno] ?? "errno " + errno}`);
+    super(
+      `cannot apply ${op.kind} to "${path}": ${step} failed with ${errnoName[errno] ?? "errno " + errno}`,
+    );
   }
 }
 
@@ -95,11 +97,20 @@ export function applyTreeOpSync(rootFd: number, op: TreeOp): void {
     }
     case "mkdir":
       fail(atParent(rootFd, op.path, (d, n) => check(sys.mkdirat(d, n, op.mode & 0o7777))), "mkdirat");
-      fail(atParent(rootFd, op.path, (d, n) => setOwnerAndModeAt(d, n, op.uid, op.gid, op.mode)), "chown/chmod");
+      fail(
+        atParent(rootFd, op.path, (d, n) => setOwnerAndModeAt(d, n, op.uid, op.gid, op.mode)),
+        "chown/chmod",
+      );
       return;
     case "mknod":
-      fail(atParent(rootFd, op.path, (d, n) => check(sys.mknodat(d, n, op.mode, BigInt(op.rdev)))), "mknodat");
-      fail(atParent(rootFd, op.path, (d, n) => setOwnerAndModeAt(d, n, op.uid, op.gid, op.mode)), "chown/chmod");
+      fail(
+        atParent(rootFd, op.path, (d, n) => check(sys.mknodat(d, n, op.mode, BigInt(op.rdev)))),
+        "mknodat",
+      );
+      fail(
+        atParent(rootFd, op.path, (d, n) => setOwnerAndModeAt(d, n, op.uid, op.gid, op.mode)),
+        "chown/chmod",
+      );
       return;
     case "symlink":
       fail(atParent(rootFd, op.path, (d, n) => check(sys.symlinkat(cstr(op.target), d, n))), "symlinkat");
@@ -110,7 +121,11 @@ export function applyTreeOpSync(rootFd: number, op: TreeOp): void {
       return;
     case "link":
       fail(
-        atParent(rootFd, op.path, (d1, n1) => atParent(rootFd, op.newPath, (d2, n2) => check(sys.linkat(d1, n1, d2, n2, 0)))),
+        atParent(
+          rootFd,
+          op.path,
+          (d1, n1) => atParent(rootFd, op.newPath, (d2, n2) => check(sys.linkat(d1, n1, d2, n2, 0))),
+        ),
         "linkat",
       );
       return;
@@ -122,9 +137,11 @@ export function applyTreeOpSync(rootFd: number, op: TreeOp): void {
     }
     case "rename":
       fail(
-        atParent(rootFd, op.from, (d1, n1) =>
-          atParent(rootFd, op.to, (d2, n2) =>
-            check(sys.renameat2(d1, n1, d2, n2, op.flags)))),
+        atParent(
+          rootFd,
+          op.from,
+          (d1, n1) => atParent(rootFd, op.to, (d2, n2) => check(sys.renameat2(d1, n1, d2, n2, op.flags))),
+        ),
         "renameat2",
       );
       return;
@@ -143,16 +160,27 @@ export function applyTreeOpSync(rootFd: number, op: TreeOp): void {
     }
     case "setxattr":
       fail(
-        atParent(rootFd, op.path, (d, n) =>
-          check(sys.lsetxattr(procPathAt(d, n), cstr(op.name), op.value, BigInt(op.value.length), op.flags))),
+        atParent(
+          rootFd,
+          op.path,
+          (d, n) =>
+            check(
+              sys.lsetxattr(procPathAt(d, n), cstr(op.name), op.value, BigInt(op.value.length), op.flags),
+            ),
+        ),
         "lsetxattr",
       );
       return;
     case "removexattr":
-      fail(atParent(rootFd, op.path, (d, n) => check(sys.lremovexattr(procPathAt(d, n), cstr(op.name)))), "lremovexattr");
+      fail(
+        atParent(rootFd, op.path, (d, n) => check(sys.lremovexattr(procPathAt(d, n), cstr(op.name)))),
+        "lremovexattr",
+      );
       return;
     case "fsync":
-      throw new TypeError("applyTreeOpSync: fsync must go through applyTreeOp (it does not block the JS thread)");
+      throw new TypeError(
+        "applyTreeOpSync: fsync must go through applyTreeOp (it does not block the JS thread)",
+      );
   }
 }
 
@@ -173,7 +201,13 @@ export function setOwnerAndModeFd(fd: number, uid: number, gid: number, mode: nu
   return r < 0 ? r : check(sys.fchmod(fd, mode & 0o7777));
 }
 
-export function setOwnerAndModeAt(dirfd: number, cname: Uint8Array, uid: number, gid: number, mode: number): number {
+export function setOwnerAndModeAt(
+  dirfd: number,
+  cname: Uint8Array,
+  uid: number,
+  gid: number,
+  mode: number,
+): number {
   const r = check(sys.fchownat(dirfd, cname, uid, gid, AT_SYMLINK_NOFOLLOW));
   return r < 0 ? r : check(sys.fchmodat(dirfd, cname, mode & 0o7777, 0));
 }

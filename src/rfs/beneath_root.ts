@@ -52,7 +52,11 @@ export function openParent(rootFd: number, path: string): ParentHandle | number 
 }
 
 /** Runs `fn(dirfd, cname)` on the parent of `path`; returns its result, or -errno if the parent is missing. */
-export function atParent(rootFd: number, path: string, fn: (dirfd: number, cname: Uint8Array) => number): number {
+export function atParent(
+  rootFd: number,
+  path: string,
+  fn: (dirfd: number, cname: Uint8Array) => number,
+): number {
   const parent = openParent(rootFd, path);
   if (typeof parent === "number") return parent;
   try {

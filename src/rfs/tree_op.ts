@@ -20,7 +20,13 @@ export type TreeOp =
     readonly exclusive: boolean;
     readonly truncate: boolean;
   }
-  | { readonly kind: "mkdir"; readonly path: string; readonly mode: number; readonly uid: number; readonly gid: number }
+  | {
+    readonly kind: "mkdir";
+    readonly path: string;
+    readonly mode: number;
+    readonly uid: number;
+    readonly gid: number;
+  }
   | {
     readonly kind: "mknod";
     readonly path: string;
@@ -107,23 +113,33 @@ export function validateTreePath(path: string, allowRoot: boolean): void {
   const shown = JSON.stringify(path);
   if (path === ".") {
     if (allowRoot) return;
-    throw new TreePathError(`tree path ${shown}: the replicated root itself cannot be created, removed or renamed`);
+    throw new TreePathError(
+      `tree path ${shown}: the replicated root itself cannot be created, removed or renamed`,
+    );
   }
   if (path.length === 0) throw new TreePathError(`tree path "": empty (use "." for the replicated root)`);
   if (path.includes("\0")) throw new TreePathError(`tree path ${shown}: contains a NUL byte`);
   if (path.startsWith("/")) {
-    throw new TreePathError(`tree path ${shown}: absolute paths are not allowed (paths are relative to the root)`);
+    throw new TreePathError(
+      `tree path ${shown}: absolute paths are not allowed (paths are relative to the root)`,
+    );
   }
   if (utf8.encode(path).length > TREE_LIMITS.pathBytes) {
     throw new TreePathError(`tree path ${shown}: longer than ${TREE_LIMITS.pathBytes} bytes`);
   }
   for (const component of path.split("/")) {
-    if (component === "") throw new TreePathError(`tree path ${shown}: empty component (doubled or trailing "/")`);
+    if (component === "") {
+      throw new TreePathError(`tree path ${shown}: empty component (doubled or trailing "/")`);
+    }
     if (component === "." || component === "..") {
-      throw new TreePathError(`tree path ${shown}: component "${component}" is not allowed (it could leave the root)`);
+      throw new TreePathError(
+        `tree path ${shown}: component "${component}" is not allowed (it could leave the root)`,
+      );
     }
     if (utf8.encode(component).length > TREE_LIMITS.nameBytes) {
-      throw new TreePathError(`tree path ${shown}: a component is longer than ${TREE_LIMITS.nameBytes} bytes`);
+      throw new TreePathError(
+        `tree path ${shown}: a component is longer than ${TREE_LIMITS.nameBytes} bytes`,
+      );
     }
   }
 }
@@ -142,7 +158,9 @@ export function validateTreeOp(op: TreeOp): void {
       validateTreePath(op.path, false);
       mustBeUint("write.offset", op.offset, Number.MAX_SAFE_INTEGER);
       if (op.data.length > TREE_LIMITS.dataBytes) {
-        throw new TreeOpDecodeError(`tree op write: ${op.data.length} data bytes exceed ${TREE_LIMITS.dataBytes}`);
+        throw new TreeOpDecodeError(
+          `tree op write: ${op.data.length} data bytes exceed ${TREE_LIMITS.dataBytes}`,
+        );
       }
       return;
     case "create":
@@ -190,7 +208,9 @@ export function validateTreeOp(op: TreeOp): void {
       if (op.size !== undefined) mustBeUint("setattr.size", op.size, Number.MAX_SAFE_INTEGER);
       for (const [what, t] of [["atime", op.atime], ["mtime", op.mtime]] as const) {
         if (t === undefined) continue;
-        if (!Number.isSafeInteger(t.sec)) throw new TreeOpDecodeError(`tree op setattr.${what}.sec: not an integer`);
+        if (!Number.isSafeInteger(t.sec)) {
+          throw new TreeOpDecodeError(`tree op setattr.${what}.sec: not an integer`);
+        }
         mustBeUint(`setattr.${what}.nsec`, t.nsec, 999_999_999);
       }
       return;
@@ -205,11 +225,15 @@ export function validateTreeOp(op: TreeOp): void {
       validateTreePath(op.path, true);
       const n = utf8.encode(op.name).length;
       if (n === 0 || n > TREE_LIMITS.xattrNameBytes || op.name.includes("\0")) {
-        throw new TreeOpDecodeError(`tree op ${op.kind}.name: must be 1..${TREE_LIMITS.xattrNameBytes} bytes`);
+        throw new TreeOpDecodeError(
+          `tree op ${op.kind}.name: must be 1..${TREE_LIMITS.xattrNameBytes} bytes`,
+        );
       }
       if (op.kind === "setxattr") {
         if (op.value.length > TREE_LIMITS.xattrValueBytes) {
-          throw new TreeOpDecodeError(`tree op setxattr.value: longer than ${TREE_LIMITS.xattrValueBytes} bytes`);
+          throw new TreeOpDecodeError(
+            `tree op setxattr.value: longer than ${TREE_LIMITS.xattrValueBytes} bytes`,
+          );
         }
         mustBeUint("setxattr.flags", op.flags, 3);
       }
@@ -244,7 +268,11 @@ const KIND_CODES: readonly TreeOpKind[] = [
   "removexattr",
   "fsync",
 ];
-const SETATTR_MODE = 1, SETATTR_UID = 2, SETATTR_GID = 4, SETATTR_SIZE = 8, SETATTR_ATIME = 16,
+const SETATTR_MODE = 1,
+  SETATTR_UID = 2,
+  SETATTR_GID = 4,
+  SETATTR_SIZE = 8,
+  SETATTR_ATIME = 16,
   SETATTR_MTIME = 32;
 
 class Writer {
@@ -394,7 +422,9 @@ class Reader {
   private need(n: number, what: string) {
     if (this.pos + n > this.b.length) {
       throw new TreeOpDecodeError(
-        `tree op: truncated at byte ${this.pos} reading ${what} (${n} bytes needed, ${this.b.length - this.pos} left)`,
+        `tree op: truncated at byte ${this.pos} reading ${what} (${n} bytes needed, ${
+          this.b.length - this.pos
+        } left)`,
       );
     }
   }
@@ -412,7 +442,9 @@ class Reader {
     this.need(8, what);
     const v = this.dv.getBigUint64(this.pos, true);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new TreeOpDecodeError(`tree op ${what}: ${v} is above 2^53`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new TreeOpDecodeError(`tree op ${what}: ${v} is above 2^53`);
+    }
     return Number(v);
   }
   i64(what: string): number {
@@ -458,7 +490,9 @@ export function decodeTreeOp(bytes: Uint8Array): TreeOp {
   const r = new Reader(bytes);
   const version = r.u8("version");
   if (version !== WIRE_VERSION) {
-    throw new TreeOpDecodeError(`tree op: wire version ${version} is not supported (expected ${WIRE_VERSION})`);
+    throw new TreeOpDecodeError(
+      `tree op: wire version ${version} is not supported (expected ${WIRE_VERSION})`,
+    );
   }
   const code = r.u8("kind");
   const kind = KIND_CODES[code];
@@ -516,15 +550,22 @@ export function decodeTreeOp(bytes: Uint8Array): TreeOp {
     case "setattr": {
       const path = r.str("setattr.path", P);
       const present = r.u8("setattr.present");
-      if (present > 63) throw new TreeOpDecodeError(`tree op setattr.present: unknown bits 0x${present.toString(16)}`);
-      const s: { -readonly [K in keyof Extract<TreeOp, { kind: "setattr" }>]: Extract<TreeOp, { kind: "setattr" }>[K] } =
-        { kind, path };
+      if (present > 63) {
+        throw new TreeOpDecodeError(`tree op setattr.present: unknown bits 0x${present.toString(16)}`);
+      }
+      const s: {
+        -readonly [K in keyof Extract<TreeOp, { kind: "setattr" }>]: Extract<TreeOp, { kind: "setattr" }>[K];
+      } = { kind, path };
       if (present & SETATTR_MODE) s.mode = r.u32("setattr.mode");
       if (present & SETATTR_UID) s.uid = r.u32("setattr.uid");
       if (present & SETATTR_GID) s.gid = r.u32("setattr.gid");
       if (present & SETATTR_SIZE) s.size = r.u64("setattr.size");
-      if (present & SETATTR_ATIME) s.atime = { sec: r.i64("setattr.atime"), nsec: r.u32("setattr.atime.nsec") };
-      if (present & SETATTR_MTIME) s.mtime = { sec: r.i64("setattr.mtime"), nsec: r.u32("setattr.mtime.nsec") };
+      if (present & SETATTR_ATIME) {
+        s.atime = { sec: r.i64("setattr.atime"), nsec: r.u32("setattr.atime.nsec") };
+      }
+      if (present & SETATTR_MTIME) {
+        s.mtime = { sec: r.i64("setattr.mtime"), nsec: r.u32("setattr.mtime.nsec") };
+      }
       op = s;
       break;
     }

@@ -108,10 +108,14 @@ export class FuseProtocolError extends Error {
 }
 
 export function decodeInHeader(buf: Uint8Array, n: number): InHeader {
-  if (n < IN_HEADER_SIZE) throw new FuseProtocolError(`FUSE request of ${n} bytes is shorter than its header`);
+  if (n < IN_HEADER_SIZE) {
+    throw new FuseProtocolError(`FUSE request of ${n} bytes is shorter than its header`);
+  }
   const dv = view(buf);
   const len = dv.getUint32(0, true);
-  if (len !== n) throw new FuseProtocolError(`FUSE request header says ${len} bytes but read() returned ${n}`);
+  if (len !== n) {
+    throw new FuseProtocolError(`FUSE request header says ${len} bytes but read() returned ${n}`);
+  }
   return {
     len,
     opcode: dv.getUint32(4, true),
@@ -306,7 +310,13 @@ export function encodeAttrOut(out: Uint8Array, s: Stat, ttlSec: number): number 
 }
 
 /** fuse_entry_out at `off` (a LOOKUP reply, or the first half of a CREATE reply). */
-export function encodeEntryOut(out: Uint8Array, off: number, nodeid: bigint, s: Stat, ttlSec: number): number {
+export function encodeEntryOut(
+  out: Uint8Array,
+  off: number,
+  nodeid: bigint,
+  s: Stat,
+  ttlSec: number,
+): number {
   const dv = view(out);
   dv.setBigUint64(off, nodeid, true);
   dv.setBigUint64(off + 8, 0n, true); // generation: node ids are never reused while the mount lives

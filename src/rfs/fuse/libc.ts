@@ -73,9 +73,20 @@ export function cbytes(b: Uint8Array): Uint8Array {
   return out;
 }
 
-export const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0o100, O_EXCL = 0o200,
-  O_NOCTTY = 0o400, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_NONBLOCK = 0o4000, O_DIRECTORY = 0o200000,
-  O_NOFOLLOW = 0o400000, O_CLOEXEC = 0o2000000, O_PATH = 0o10000000;
+export const O_RDONLY = 0,
+  O_WRONLY = 1,
+  O_RDWR = 2,
+  O_ACCMODE = 3,
+  O_CREAT = 0o100,
+  O_EXCL = 0o200,
+  O_NOCTTY = 0o400,
+  O_TRUNC = 0o1000,
+  O_APPEND = 0o2000,
+  O_NONBLOCK = 0o4000,
+  O_DIRECTORY = 0o200000,
+  O_NOFOLLOW = 0o400000,
+  O_CLOEXEC = 0o2000000,
+  O_PATH = 0o10000000;
 export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
 export const F_GETFL = 3, F_SETFL = 4;
 export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_ISGID = 0o2000;
@@ -111,6 +122,19 @@ export const errnoName: Record<number, string> = {
   61: "ENODATA",
   95: "EOPNOTSUPP",
 };
-export const EPERM = 1, ENOENT = 2, EIO = 5, EBADF = 9, EAGAIN = 11, EACCES = 13, EEXIST = 17, EXDEV = 18,
-  ENODEV = 19, ENOTDIR = 20, EINVAL = 22, ERANGE = 34, ENOSYS = 38, ENOTTY = 25, ENODATA = 61,
+export const EPERM = 1,
+  ENOENT = 2,
+  EIO = 5,
+  EBADF = 9,
+  EAGAIN = 11,
+  EACCES = 13,
+  EEXIST = 17,
+  EXDEV = 18,
+  ENODEV = 19,
+  ENOTDIR = 20,
+  EINVAL = 22,
+  ERANGE = 34,
+  ENOSYS = 38,
+  ENOTTY = 25,
+  ENODATA = 61,
   EOPNOTSUPP = 95;

@@ -10,7 +10,12 @@ export const ROOT_ID = 1;
 type Node = { parent: number; name: string; nlookup: number; detached: boolean };
 
 export class NodeTable {
-  private readonly nodes = new Map<number, Node>([[ROOT_ID, { parent: 0, name: "", nlookup: 1, detached: false }]]);
+  private readonly nodes = new Map<number, Node>([[ROOT_ID, {
+    parent: 0,
+    name: "",
+    nlookup: 1,
+    detached: false,
+  }]]);
   private readonly byName = new Map<string, number>();
   private nextId = ROOT_ID + 1;
 
