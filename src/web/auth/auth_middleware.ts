@@ -228,11 +228,16 @@ function tooMany(message: string, status: number, retryAfterMs: number): Respons
 async function readLoginFields(req: Request): Promise<{ user: string; password: string }> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_LOGIN_BODY) throw new Error(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
-  const bytes = new Uint8Array(await new Response(req.body).arrayBuffer());
-  if (bytes.length > MAX_LOGIN_BODY) {
-    throw new Error(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
+  // Read chunk by chunk: a body without Content-Length must not be buffered whole before it is refused.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of req.body ?? []) {
+    total += chunk.length;
+    if (total > MAX_LOGIN_BODY) throw new Error(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
+    chunks.push(chunk);
   }
-  const text = new TextDecoder().decode(bytes);
+  const decoder = new TextDecoder();
+  const text = chunks.map((c, i) => decoder.decode(c, { stream: i < chunks.length - 1 })).join("");
   const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   let user: unknown, password: unknown;
   if (type === "application/json") {
