@@ -281,7 +281,15 @@ function refuse(c: Ctx, cmd: FarmCommand, why: string) {
 
 function accept(c: Ctx, cmd: FarmCommand) {
   c.fx.push({ kind: "reply", commandId: cmd.id, ok: true });
-  log(c, "U", cmd.rule ? farmMsg.actionFromRule(cmd.verb, cmd.rule) : farmMsg.action(cmd.verb, cmd.by));
+  log(
+    c,
+    "U",
+    cmd.rule
+      ? farmMsg.actionFromRule(cmd.verb, cmd.rule)
+      : cmd.atBoot
+      ? farmMsg.startAtBoot
+      : farmMsg.action(cmd.verb, cmd.by),
+  );
 }
 
 function onCommand(c: Ctx, cmd: FarmCommand) {

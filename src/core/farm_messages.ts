@@ -7,6 +7,7 @@ export const farmMsg = {
   action: (verb: string, by: string) => `Action ${verb} called by ${by}`,
   actionFromRule: (verb: string, rule: string) => `Action ${verb} from failover rule ${rule}`,
   startAutomatically: "Action start called automatically",
+  startAtBoot: "Action start called at boot time",
   wakeup: "Action wakeup from failover rule Implicit_wakeup",
   transitionWait: (rule: string) => `Transition WAIT_TR from failover rule ${rule}`,
   localState: (s: FarmLocalState, q: FarmQualifier) => `Local state ${s} ${q}`,

@@ -43,6 +43,8 @@ export type FarmCommand = {
   readonly by: string;
   /** -i identity (checkers); maxloop counting is done by the maxloop automaton */
   readonly identity?: string;
+  /** the node service starts a boot="on" module: logged `Action start called at boot time` */
+  readonly atBoot?: boolean;
   /** set when the failover machine sends it: logged `Action <verb> from failover rule <rule>` */
   readonly rule?: string;
 };

@@ -473,8 +473,11 @@ function configWarnings(s: NodeService, module: string): string[] {
         "will refuse to synchronise instead of pretending",
     );
   }
-  if (rt.mode !== "mirror") {
-    w.push(`${rt.mode} modules cannot be started in this version yet (only mirror modules)`);
+  if (rt.config?.vip) {
+    w.push(
+      "<vip>: virtual IPs and the load-balancing filter are not available in this version yet; the module runs " +
+        `without them (cloud mode: put a load balancer in front, probing /var/modules/${module}/ready.txt)`,
+    );
   }
   return w;
 }

@@ -20,7 +20,7 @@ import type { NodePaths } from "../platform/node_paths.ts";
 import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
-import { ScriptRunner } from "./script_runner.ts";
+import { AutomatonScripts } from "./script_runner.ts";
 
 const TICK_MS = 100;
 const SYNC_DELTA_MS = 90_000;
@@ -92,8 +92,7 @@ function strip(a: string): string {
 export class MirrorRuntime {
   #state: MirrorState;
   #heartbeats: ModuleHeartbeats | null = null;
-  #scripts: ScriptRunner | null;
-  #scriptHandles = new Map<number, number>();
+  #scripts: AutomatonScripts;
   #pending = new Map<string, (r: { ok: boolean; error?: string }) => void>();
   #tick: ReturnType<typeof setInterval> | undefined;
   #nextCommand = 1;
@@ -117,7 +116,7 @@ export class MirrorRuntime {
       syncRefreshMs: SYNC_REFRESH_MS,
     };
     this.#state = initialMirrorState(mc, this.#loadFacts());
-    this.#scripts = d.config.user ? new ScriptRunner(d.paths, d.module, d.config.user) : null;
+    this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user);
   }
 
   #loadFacts(): PersistentFacts | undefined {
@@ -222,13 +221,18 @@ export class MirrorRuntime {
       case "readyChanged":
         return; // published with the state view
       case "runScript":
-        this.#runScript(e.name, e.runId, e.args, e.force === true);
+        this.#scripts.run(e.name, e.runId, e.args, e.force === true, (r) =>
+          this.#dispatch({
+            kind: "scriptFinished",
+            script: e.name,
+            runId: r.runId,
+            exitCode: r.exitCode,
+            timedOut: r.timedOut,
+          }));
         return;
-      case "killScript": {
-        const h = this.#scriptHandles.get(e.runId);
-        if (h !== undefined) this.#scripts?.kill(h);
+      case "killScript":
+        this.#scripts.kill(e.runId);
         return;
-      }
       case "startResync":
         // Replication (the <rfs> element) arrives with the replication issue; say so instead of pretending.
         queueMicrotask(() =>
@@ -243,43 +247,10 @@ export class MirrorRuntime {
     }
   }
 
-  #runScript(name: string, runId: number, args: readonly string[], force: boolean): void {
-    const user = this.d.config.user;
-    if (!this.#scripts || !user) {
-      // No <user> element: no script is executed (spec §4.8); the automaton goes on at once.
-      queueMicrotask(() =>
-        this.#dispatch({ kind: "scriptFinished", script: name as never, runId, exitCode: 0, timedOut: false })
-      );
-      return;
-    }
-    const isStop = name.startsWith("stop_") || name === "poststop";
-    const timeoutMs = force
-      ? user.forceStopTimeoutMs
-      : isStop
-      ? user.niceStopTimeoutMs
-      : user.niceStopTimeoutMs;
-    const { handle, done } = this.#scripts.start({
-      name,
-      args: force ? ["force", ...args] : [...args],
-      timeoutMs,
-    });
-    this.#scriptHandles.set(runId, handle);
-    done.then((r) => {
-      this.#scriptHandles.delete(runId);
-      this.#dispatch({
-        kind: "scriptFinished",
-        script: name as never,
-        runId,
-        exitCode: r.exitCode,
-        timedOut: r.timedOut || r.killed,
-      });
-    });
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#tick);
-    this.#scripts?.killAll();
+    this.#scripts.killAll();
     await this.#heartbeats?.close();
     for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });
     this.#pending.clear();

@@ -438,9 +438,7 @@ export class ModuleManager {
     if (!rt.state) throw conflict(`module '${name}' is not configured (run 'safekit config -m ${name}')`);
     if (!rt.engine) {
       throw conflict(
-        rt.mode === "mirror"
-          ? `module '${name}' cannot run: see 'safekit log -m ${name}' (it needs the cluster configuration and key)`
-          : `${rt.mode} modules cannot be started yet in this version (only mirror modules)`,
+        `module '${name}' cannot run: see 'safekit log -m ${name}' (it needs the cluster configuration and key)`,
       );
     }
     const r = await rt.engine.command(verb, by, opts);

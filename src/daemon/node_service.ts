@@ -16,6 +16,7 @@ import { ClusterManager } from "./cluster_manager.ts";
 import { isProbeReady } from "./module_states.ts";
 import { ModuleManager } from "./module_manager.ts";
 import { MirrorRuntime } from "./mirror_runtime.ts";
+import { FarmRuntime } from "./farm_runtime.ts";
 import type { Hono } from "hono";
 
 export const WEB_PORT = 9010;
@@ -65,7 +66,21 @@ export class NodeService {
       (rt, onStateChange) => {
         const active = this.cluster.active;
         const key = this.cluster.key;
-        if (rt.mode !== "mirror" || !rt.config || !rt.log || !rt.resources) return null;
+        if (!rt.config || !rt.log || !rt.resources) return null;
+        if (rt.mode !== "mirror") {
+          return new FarmRuntime({
+            paths: this.paths,
+            module: rt.name,
+            id: rt.id,
+            config: rt.config,
+            cluster: active?.config ?? null,
+            localNode: active?.localNode ?? Deno.hostname(),
+            key,
+            log: rt.log,
+            resources: rt.resources,
+            onStateChange: (view) => onStateChange(view),
+          });
+        }
         if (!active || !key) {
           throw new Error("the cluster configuration and key are needed to run a mirror module");
         }

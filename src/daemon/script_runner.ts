@@ -182,3 +182,53 @@ async function copyBounded(
     );
   }
 }
+
+export type ScriptDone = { script: string; runId: number; exitCode: number; timedOut: boolean };
+
+/**
+ * Runs the scripts an automaton asks for (runScript / killScript effects) and reports each end as the
+ * `scriptFinished` fields. Without a <user> element no script is executed (spec §4.8): each request ends
+ * at once with exit code 0. Every script is bounded: forced stop calls by forcestoptimeout, all others
+ * (start scripts included, so a hung start never wedges the module) by nicestoptimeout.
+ */
+export class AutomatonScripts {
+  #runner: ScriptRunner | null;
+  #handles = new Map<number, number>();
+
+  constructor(paths: NodePaths, module: string, private readonly user: UserConfig | undefined) {
+    this.#runner = user ? new ScriptRunner(paths, module, user) : null;
+  }
+
+  run(
+    name: string,
+    runId: number,
+    args: readonly string[],
+    force: boolean,
+    done: (d: ScriptDone) => void,
+  ): void {
+    if (!this.#runner || !this.user) {
+      queueMicrotask(() => done({ script: name, runId, exitCode: 0, timedOut: false }));
+      return;
+    }
+    const timeoutMs = force ? this.user.forceStopTimeoutMs : this.user.niceStopTimeoutMs;
+    const { handle, done: finished } = this.#runner.start({
+      name,
+      args: force ? ["force", ...args] : [...args],
+      timeoutMs,
+    });
+    this.#handles.set(runId, handle);
+    finished.then((r) => {
+      this.#handles.delete(runId);
+      done({ script: name, runId, exitCode: r.exitCode, timedOut: r.timedOut || r.killed });
+    });
+  }
+
+  kill(runId: number): void {
+    const h = this.#handles.get(runId);
+    if (h !== undefined) this.#runner?.kill(h);
+  }
+
+  killAll(): void {
+    this.#runner?.killAll();
+  }
+}

@@ -72,6 +72,11 @@ export type MembershipServiceOptions = {
   /** One transport per lan the local node is on, keyed by lan name; the service owns and closes them. */
   readonly transports: ReadonlyMap<string, DatagramTransport>;
   readonly clock?: MembershipClock;
+  /**
+   * Frame kind of the pulses: 1 for cluster membership (the default), another value for a farm module's
+   * own membership, so a captured cluster pulse replayed to a farm port is refused (`wrong_kind`).
+   */
+  readonly frameKind?: number;
   /** Boot epoch of this process; by default derived from the clock at construction. */
   readonly epoch?: number;
 };
@@ -85,6 +90,7 @@ export class MembershipService {
   #clock: MembershipClock;
   #state: MembershipState;
   #replay: ReplayState = emptyReplayState();
+  readonly #frameKind: number;
   #allowed: ReadonlySet<string>;
   #seq = 0;
   #stopTimer: () => void = () => {};
@@ -115,6 +121,7 @@ export class MembershipService {
   }
 
   constructor(options: MembershipServiceOptions) {
+    this.#frameKind = options.frameKind ?? MEMBERSHIP_FRAME_KIND;
     this.local = options.local;
     this.#key = options.key;
     this.#cluster = options.cluster;
@@ -190,7 +197,7 @@ export class MembershipService {
     if (!opened.ok) return this.#drop(opened.reason);
     this.#replay = opened.replayState;
     const { packet } = opened;
-    if (packet.kind !== MEMBERSHIP_FRAME_KIND) return this.#drop("wrong_kind");
+    if (packet.kind !== this.#frameKind) return this.#drop("wrong_kind");
     const decoded = decodeMembershipPayload(packet.payload);
     if (!decoded.ok) return this.#drop("bad_payload");
     const { payload } = decoded;
@@ -228,7 +235,7 @@ export class MembershipService {
         if (peer.name === this.local) continue;
         const payload = encodeMembershipPayload({ lan: lan.name, to: peer.name, ...pulse });
         const frame = seal(this.#key, {
-          kind: MEMBERSHIP_FRAME_KIND,
+          kind: this.#frameKind,
           sender: this.local,
           epoch: this.epoch,
           seq: this.#seq++,

@@ -1,0 +1,238 @@
+// The shell around one farm or light module: feeds the pure farm automaton (core/farm_automaton.ts) with
+// commands, the farm membership view, script completions and ticks, and executes its effects. Farm
+// membership is the cluster membership protocol run on the module's own port, 4803+(id−1)×3 (or
+// <farm port>), over the module's <farm><lan>s, with its own frame kind; a node is a member only while
+// the module is UP (joinFarm / leaveFarm). Without <vip> this is SafeKit's cloud mode: a cloud load
+// balancer polls ready.txt, which answers 200 in UP Ready.
+import { type ClusterConfig, farmPort, type ModuleConfig } from "../config/mod.ts";
+import { groupPowers } from "../core/farm_buckets.ts";
+import { initialFarmState, step } from "../core/farm_automaton.ts";
+import type { FarmEffect, FarmEvent, FarmState, FarmVerb } from "../core/farm_types.ts";
+import { MembershipService } from "../heart/mod.ts";
+import { join } from "node:path";
+import { atomicWriteFileSync } from "../platform/atomic_write.ts";
+import type { NodePaths } from "../platform/node_paths.ts";
+import type { ModuleLog, ResourceStore } from "../store/mod.ts";
+import type { ModuleStateView } from "./module_states.ts";
+import { NodeError } from "./node_error.ts";
+import { AutomatonScripts } from "./script_runner.ts";
+
+const TICK_MS = 200;
+/** Frame kind of farm membership pulses (cluster membership is 1, mirror heartbeats 2). */
+export const FARM_FRAME_KIND = 3;
+
+export type FarmRuntimeDeps = {
+  readonly paths: NodePaths;
+  readonly module: string;
+  readonly id: number;
+  readonly config: ModuleConfig;
+  readonly cluster: ClusterConfig | null;
+  readonly localNode: string;
+  readonly key: Uint8Array | null;
+  readonly log: ModuleLog;
+  readonly resources: ResourceStore;
+  onStateChange(view: ModuleStateView): void;
+};
+
+/** The farm membership "cluster": the module's lans, its port and timers (spec §4.5). */
+export function farmMembershipCluster(cluster: ClusterConfig, cfg: ModuleConfig, id: number) {
+  const farm = cfg.farm;
+  if (!farm) throw new NodeError("a farm module needs a <farm> element with its lans");
+  const lanNames = new Set(farm.lans.map((l) => l.name));
+  return {
+    port: farmPort(id, farm.port),
+    pulseMs: farm.pulseMs,
+    mlostCount: farm.mlostCount,
+    slostCount: farm.slostCount,
+    lans: cluster.lans.filter((l) => lanNames.has(l.name)),
+  };
+}
+
+export class FarmRuntime {
+  #state: FarmState;
+  #scripts: AutomatonScripts;
+  #membership: MembershipService | null = null;
+  #membershipOp: Promise<void> = Promise.resolve();
+  #pending = new Map<string, (r: { ok: boolean; error?: string }) => void>();
+  #tick: ReturnType<typeof setInterval> | undefined;
+  #nextCommand = 1;
+  #lastView = "";
+  #closed = false;
+
+  constructor(private readonly d: FarmRuntimeDeps) {
+    const mode = d.config.mode === "light" ? "light" : "farm";
+    if (mode === "farm" && (!d.cluster || !d.key)) {
+      throw new NodeError(
+        "a farm module needs the cluster configuration and key (run 'safekit cluster config')",
+      );
+    }
+    const nodes = mode === "farm" && d.cluster
+      ? farmMembershipCluster(d.cluster, d.config, d.id).lans.flatMap((l) => l.nodes.map((n) => n.name))
+      : [];
+    const clusterNodes = [...new Set(nodes)].sort();
+    this.#state = initialFarmState({
+      node: d.localNode,
+      mode,
+      groups: mode === "farm"
+        ? (d.config.vip?.loadBalancing ?? []).map((g) => ({
+          name: g.name,
+          powers: groupPowers(clusterNodes, g.hosts.length ? g.hosts : undefined),
+        }))
+        : [],
+      vip: mode === "farm" && !!d.config.vip,
+      scriptcontrol: d.config.vip?.scriptControl ?? false,
+      waitRules: false,
+    });
+    this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user);
+  }
+
+  async start(atBoot = false): Promise<void> {
+    this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
+    this.#publish();
+    const boot = this.d.config.boot;
+    if (atBoot && (boot === "on" || (boot === "auto" && this.#wasRunning()))) {
+      // The farm automaton has no boot event: a boot start is a start "called at boot time".
+      setTimeout(() => {
+        const id = `c${this.#nextCommand++}`;
+        this.#dispatch({ kind: "command", id, verb: "start", by: "SYSTEM", atBoot: true });
+      }, this.d.config.bootDelayMs);
+    }
+  }
+
+  get #factsFile(): string {
+    return join(this.d.paths.moduleVar(this.d.module), "farm_facts.json");
+  }
+
+  /** boot="auto": whether the module was running when the node service last stopped. */
+  #wasRunning(): boolean {
+    try {
+      return JSON.parse(Deno.readTextFileSync(this.#factsFile)).wasRunning === true;
+    } catch {
+      return false;
+    }
+  }
+
+  view(): ModuleStateView {
+    return { local: this.#state.local, qualifier: this.#state.qual };
+  }
+
+  command(
+    verb: string,
+    by: string,
+    opts: { identity?: string } = {},
+  ): Promise<{ ok: boolean; error?: string }> {
+    if (this.#closed) return Promise.resolve({ ok: false, error: "the module is being reconfigured" });
+    const id = `c${this.#nextCommand++}`;
+    const answer = new Promise<{ ok: boolean; error?: string }>((resolve) => this.#pending.set(id, resolve));
+    this.#dispatch({ kind: "command", id, verb: verb as FarmVerb, by, identity: opts.identity });
+    return answer;
+  }
+
+  #dispatch(event: FarmEvent): void {
+    if (this.#closed) return;
+    const out = step(this.#state, event, Date.now());
+    this.#state = out.state;
+    for (const e of out.effects) this.#execute(e);
+    this.#publish();
+  }
+
+  #publish(): void {
+    const v = this.view();
+    const key = `${v.local} ${v.qualifier}`;
+    if (key === this.#lastView) return;
+    const wasStopped = this.#lastView === "" || this.#lastView.startsWith("STOP");
+    this.#lastView = key;
+    // Persisted only when the module moves between stopped and running (boot="auto" needs it).
+    if (wasStopped !== (v.local === "STOP") && !this.#closed) {
+      atomicWriteFileSync(this.#factsFile, JSON.stringify({ wasRunning: v.local !== "STOP" }));
+    }
+    this.d.onStateChange(v);
+  }
+
+  #execute(e: FarmEffect): void {
+    const now = Date.now();
+    switch (e.kind) {
+      case "log":
+        this.d.log.append({ at: now, component: e.component, level: e.level, message: e.message });
+        return;
+      case "setResource":
+        this.d.resources.set(e.name, e.value, { at: now, by: "vipd" });
+        return;
+      case "reply": {
+        const r = this.#pending.get(e.commandId);
+        this.#pending.delete(e.commandId);
+        r?.({ ok: e.ok, error: e.error });
+        return;
+      }
+      case "runScript":
+        this.#scripts.run(e.name, e.runId, e.args, e.force === true, (r) =>
+          this.#dispatch({
+            kind: "scriptFinished",
+            script: e.name,
+            runId: r.runId,
+            exitCode: r.exitCode,
+            timedOut: r.timedOut,
+          }));
+        return;
+      case "killScript":
+        this.#scripts.kill(e.runId);
+        return;
+      case "joinFarm":
+        this.#membershipOp = this.#membershipOp.then(() => this.#join());
+        return;
+      case "leaveFarm":
+        this.#membershipOp = this.#membershipOp.then(() => this.#leave());
+        return;
+      case "openTraffic":
+      case "closeTraffic":
+      case "setBuckets":
+        // The virtual IP and its load-balancing filter arrive with the farm/VIP issue; until then a farm
+        // runs in cloud mode (ready.txt), and `config` warns when a <vip> is configured.
+        return;
+      case "readyChanged":
+        return;
+    }
+  }
+
+  async #join(): Promise<void> {
+    if (this.#membership || this.#closed || !this.d.cluster || !this.d.key) return;
+    try {
+      const m = await MembershipService.openOverUdp({
+        local: this.d.localNode,
+        key: this.d.key,
+        cluster: farmMembershipCluster(this.d.cluster, this.d.config, this.d.id),
+        frameKind: FARM_FRAME_KIND,
+      });
+      this.#membership = m;
+      m.onChange((c) => {
+        if (c.kind === "viewChanged") this.#dispatch({ kind: "membership", members: [...c.view] });
+      });
+      this.#dispatch({ kind: "membership", members: [...m.view()] });
+    } catch (e) {
+      this.d.log.append({
+        at: Date.now(),
+        component: "vipd",
+        level: "E",
+        message: `farm membership cannot start: ${(e as Error).message}`,
+      });
+    }
+  }
+
+  async #leave(): Promise<void> {
+    const m = this.#membership;
+    this.#membership = null;
+    await m?.close();
+    this.#dispatch({ kind: "membership", members: [] });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#tick);
+    this.#scripts.killAll();
+    await this.#membershipOp;
+    await this.#membership?.close();
+    this.#membership = null;
+    for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });
+    this.#pending.clear();
+  }
+}
