@@ -86,7 +86,7 @@ export class FarmRuntime {
     this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user);
   }
 
-  async start(atBoot = false): Promise<void> {
+  start(atBoot = false): Promise<void> {
     this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
     this.#publish();
     const boot = this.d.config.boot;
@@ -97,6 +97,7 @@ export class FarmRuntime {
         this.#dispatch({ kind: "command", id, verb: "start", by: "SYSTEM", atBoot: true });
       }, this.d.config.bootDelayMs);
     }
+    return Promise.resolve();
   }
 
   get #factsFile(): string {
