@@ -48,6 +48,7 @@ const USAGE = `usage: safekit <command> [options] [--json]
   daemon                          run the node service (safeadmin) in the foreground
   demo [DIR]                      create and start a 2-node demo cluster on 127.0.0.2 and 127.0.0.3
   -p                              print SAFE, SAFEVAR, SAFEBIN ...
+  webservercfg -passwd PWD [-user NAME] [-role Admin|Control|Monitor] | -rcmdpasswd PWD [-rcmduser NAME]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
   level | state [-m AM] [-v|-lq] | waitstate -m AM STATE [-t S] | cmdlog
@@ -95,6 +96,26 @@ async function dispatch(args: string[], json: boolean, io: CliIo, opts: RunOptio
     return 0;
   }
   if (verb === "-p") return printPaths(paths, json, io);
+  if (verb === "webservercfg") {
+    // Local and direct on SAFE/web/conf/user.json (root only), so it works with the node service stopped.
+    if (opts.remote) {
+      throw new CliError("'webservercfg' cannot be distributed: set each node's password locally");
+    }
+    const auth = await import("../web/auth/mod.ts");
+    try {
+      const line = await auth.runWebservercfg(
+        new auth.FileUserStore(auth.usersFilePath(paths.safe)),
+        auth.parseWebservercfgArgs(rest),
+      );
+      io.out(json ? JSON.stringify({ ok: true, message: line }) : line);
+      return 0;
+    } catch (e) {
+      if (e instanceof auth.PasswordPolicyError || e instanceof auth.UserStoreError) {
+        throw new CliError(e.message);
+      }
+      throw e;
+    }
+  }
   if (verb === "daemon" || verb === "demo") {
     if (opts.remote) throw new CliError(`'${verb}' cannot be run remotely`);
     // Loaded lazily: the CLI's usual verbs should not pay for the node service's start-up.

@@ -173,6 +173,7 @@ export function apiRoutes(s: NodeService): Route[] {
       path: "/modules/{module}/log",
       summary: "Write a message in the module log (printi: I, printe: E)",
       mutates: true,
+      requiredRole: "Control",
       requestBody: "json",
       handler: (req) => {
         const body = req.json<{ level?: string; message?: string }>();
@@ -213,6 +214,7 @@ export function apiRoutes(s: NodeService): Route[] {
       path: "/modules/{module}/resources/{resource}",
       summary: "Assign a resource (safekit set -r -v [-n] [-l] [-i])",
       mutates: true,
+      requiredRole: "Control",
       requestBody: "json",
       handler: (req) => {
         const b = req.json<{ value?: unknown; noLog?: boolean; forceLog?: boolean; identity?: string }>();
@@ -240,6 +242,7 @@ export function apiRoutes(s: NodeService): Route[] {
         "Module control: start, stop, restart, stopstart, swap, prim, second, primforce, secondforce, " +
         "forcestop; body {identity?, fullsync?, nosync?, date?}",
       mutates: true,
+      requiredRole: "Control",
       requestBody: "json",
       handler: async (req) => {
         const verb = req.params.verb;
@@ -256,6 +259,7 @@ export function apiRoutes(s: NodeService): Route[] {
       path: "/shutdown",
       summary: "Stop every module of this node (safekit shutdown)",
       mutates: true,
+      requiredRole: "Control",
       handler: async (req) => {
         const errors: string[] = [];
         for (const m of s.modules.list()) {

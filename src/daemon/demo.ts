@@ -7,6 +7,7 @@ import type { CliIo } from "../cli/context.ts";
 import { expectOk, LocalDaemonClient } from "../cli/daemon_client.ts";
 import { packageModuleDir } from "../module_package/mod.ts";
 import { scrubbedEnv } from "../platform/child_env.ts";
+import { FileUserStore, usersFilePath } from "../web/auth/mod.ts";
 import { nodePaths } from "../platform/node_paths.ts";
 import { selfCommand } from "../platform/self_command.ts";
 
@@ -96,6 +97,20 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
     }
     for (const c of clients) await waitForSocket(c.client, c.node.name);
 
+    // There is never an open admin account: the demo makes a random password for 'admin' on both nodes.
+    const passwordFile = join(dir, "admin-password.txt");
+    let password = (await Deno.readTextFile(passwordFile).catch(() => "")).trim();
+    if (!password) {
+      password = Array.from(
+        crypto.getRandomValues(new Uint8Array(12)),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+      await Deno.writeTextFile(passwordFile, password + "\n", { mode: 0o600 });
+    }
+    for (const c of clients) {
+      await new FileUserStore(usersFilePath(c.paths.safe)).setPassword("admin", password, { role: "Admin" });
+    }
+
     // Cluster: node1 creates the configuration and key; node2 receives the same bundle.
     const clusterFile = join(dir, "cluster.xml");
     await Deno.writeTextFile(clusterFile, CLUSTER_XML);
@@ -131,15 +146,28 @@ export async function runDemo(args: readonly string[], io: CliIo): Promise<numbe
     io.out(`  module '${MODULE}' (mirror, id 1) installed and configured on both nodes`);
     io.out("");
     io.out("Try, in another terminal:");
-    io.out(`  ${dir}/node1/safekit state                  # modules and their states on node1`);
-    io.out(`  ${dir}/node1/safekit -H "*" state           # the same on every node (distributed command)`);
-    io.out(`  ${dir}/node1/safekit cluster confinfo       # same signature on both nodes`);
-    io.out(`  ${dir}/node1/safekit module getports -m ${MODULE}`);
-    io.out(`  ${dir}/node2/safekit log -m ${MODULE} -A`);
     io.out(
-      `  curl -i http://127.0.0.2:9010/var/modules/${MODULE}/ready.txt   # health probe (404 until PRIM)`,
+      `  ${dir}/node1/safekit -H "*" state           # modules and states on every node (distributed command)`,
     );
+    io.out(`  ${dir}/node1/safekit prim -m ${MODULE}        # node1 becomes primary: ALONE, start_prim runs`);
+    io.out(`  ${dir}/node2/safekit second -m ${MODULE}      # node2 becomes secondary: PRIM / SECOND`);
+    io.out(
+      `  curl -i http://127.0.0.2:9010/var/modules/${MODULE}/ready.txt   # health probe: 200 on the primary`,
+    );
+    io.out(`  ${dir}/node1/safekit swap -m ${MODULE}        # the application moves to node2`);
+    io.out(`  ${dir}/node2/safekit stop -m ${MODULE}        # node1 takes over (remote stop)`);
+    io.out(`  ${dir}/node1/safekit log -m ${MODULE}         # what happened, in SafeKit's words`);
+    io.out(
+      `  cat ${dir}/node1/var/modules/${MODULE}/demo-app.log   # what the demo application's scripts did`,
+    );
+    io.out(`  ${dir}/node1/safekit cluster confinfo; ${dir}/node1/safekit module getports -m ${MODULE}`);
     io.out(`  curl -s http://127.0.0.2:9010/api/openapi.json | head -c 300`);
+    io.out("  # the API needs a login: user admin, password in " + passwordFile);
+    io.out(`  curl -c /tmp/sk.cookies -d "httpd_username=admin&httpd_password=$(cat ${passwordFile})" \\`);
+    io.out(
+      `       http://127.0.0.2:9010/login && curl -b /tmp/sk.cookies http://127.0.0.2:9010/api/v1/modules`,
+    );
+    io.out("Heartbeats: 500 ms, timeout 5 s (kill -9 a node service to see a failover).");
     io.out("Node service logs: " + NODES.map((n) => `${dir}/${n.name}/daemon.log`).join(", "));
     io.out("Press Ctrl+C to stop both node services.");
 

@@ -8,6 +8,7 @@ import { stripBrackets } from "../platform/local_addresses.ts";
 import type { NodePaths } from "../platform/node_paths.ts";
 import { CommandLog, ModuleRegistry } from "../store/mod.ts";
 import { buildApp, type Env } from "../web/app.ts";
+import { type AuthService, createFileAuthService } from "../web/auth/mod.ts";
 import { NonceCache, verifyPeerRequest } from "../web/peer_auth.ts";
 import { type Caller, callerLabel } from "../web/route_table.ts";
 import { VERSION } from "../cli/version.ts";
@@ -38,6 +39,7 @@ export class NodeService {
   readonly registry: ModuleRegistry;
   readonly startedAt = Date.now();
   readonly app: Hono<Env>;
+  readonly auth: AuthService;
   #ready = new Set<string>();
   #control: Deno.HttpServer | null = null;
   #web: Deno.HttpServer | null = null;
@@ -98,7 +100,9 @@ export class NodeService {
         });
       },
     );
+    this.auth = createFileAuthService({ safe: this.paths.safe, log: (m) => this.#log(`safeadmin: ${m}`) });
     this.app = buildApp({
+      auth: this.auth,
       routes: apiRoutes(this),
       ready: { isReady: (m) => this.#ready.has(m) },
       version: VERSION,

@@ -3,17 +3,22 @@
 // node's address on port 9010 (other nodes: state-changing calls need the cluster-key signature).
 import { Hono } from "hono";
 import { NodeError } from "../daemon/node_error.ts";
+import { authRoutes, type AuthService } from "./auth/mod.ts";
 import { openApiDocument } from "./openapi.ts";
 import { probeResponse, type ReadySource } from "./probe.ts";
 import { type ApiRequest, type Caller, callerLabel, type Route } from "./route_table.ts";
 
-export type Transport = { readonly kind: "local" } | { readonly kind: "tcp"; readonly remoteAddr: string };
+export type Transport =
+  | { readonly kind: "local" }
+  | { readonly kind: "tcp"; readonly remoteAddr: string; readonly tls?: boolean };
 export type Env = { Bindings: { transport: Transport } };
 
 export type AppDeps = {
   readonly routes: readonly Route[];
   readonly ready: ReadySource;
   readonly version: string;
+  /** Console and API users: sessions, API keys, roles (src/web/auth). */
+  readonly auth: AuthService;
   /** Verifies a cluster-key signature; returns the peer node name or a refusal reason. */
   verifyPeer(
     header: string | null,
@@ -34,37 +39,43 @@ export function buildApp(deps: AppDeps): Hono<Env> {
 
   const doc = openApiDocument(deps.routes, deps.version);
   app.get("/api/openapi.json", (c) => c.json(doc));
+  app.route("/", authRoutes(deps.auth));
 
   for (const route of deps.routes) {
     const honoPath = "/api/v1" + route.path.replace(/\{(\w+)\}/g, ":$1");
     app.on(route.method.toUpperCase(), honoPath, async (c) => {
       const url = new URL(c.req.url);
-      const transport = c.env?.transport ?? { kind: "tcp", remoteAddr: "unknown" };
+      const transport: Transport = c.env?.transport ?? { kind: "tcp", remoteAddr: "unknown" };
+      const peerHeader = transport.kind === "tcp" ? c.req.header("x-safekit-peer") ?? null : null;
+      let caller: Caller;
+      // Users are authenticated and authorised before the body is read, so an anonymous caller cannot
+      // make the node buffer a large upload; only a cluster peer's signature needs the body.
+      if (transport.kind === "local") {
+        caller = { kind: "local", user: c.req.header("x-safekit-user") || "root" };
+      } else if (!peerHeader) {
+        const r = await deps.auth.authenticate(c.req.raw, transport, Date.now());
+        if (r.kind === "refused") {
+          if (r.clearCookie) c.header("set-cookie", r.clearCookie);
+          return c.json({ error: r.message }, r.status);
+        }
+        caller = r.kind === "user"
+          ? { kind: "user", user: r.user, role: r.role, via: r.via, address: transport.remoteAddr }
+          : { kind: "anonymous", address: transport.remoteAddr };
+        const verdict = deps.auth.authorize(route, caller);
+        if (!verdict.ok) return c.json({ error: verdict.message }, verdict.status as 401);
+      } else {
+        caller = { kind: "anonymous", address: transport.remoteAddr }; // replaced once the signature is checked
+      }
       let body: Uint8Array;
       try {
         body = await readBounded(c.req.raw, MAX_BODY_BYTES);
       } catch (e) {
         return c.json({ error: (e as Error).message }, 413);
       }
-      let caller: Caller;
-      if (transport.kind === "local") {
-        caller = { kind: "local", user: c.req.header("x-safekit-user") || "root" };
-      } else {
-        const header = c.req.header("x-safekit-peer") ?? null;
-        if (header) {
-          const v = await deps.verifyPeer(header, c.req.method, url.pathname + url.search, body);
-          if (!v.ok) return c.json({ error: `refused: ${v.reason}` }, 403);
-          caller = { kind: "peer", node: v.node, address: transport.remoteAddr };
-        } else {
-          caller = { kind: "anonymous", address: transport.remoteAddr };
-        }
-      }
-      if (route.mutates && caller.kind === "anonymous") {
-        return c.json({
-          error:
-            "refused: state-changing calls are accepted only from the local CLI or from a cluster node " +
-            "holding the cluster key",
-        }, 403);
+      if (peerHeader && transport.kind === "tcp") {
+        const v = await deps.verifyPeer(peerHeader, c.req.method, url.pathname + url.search, body);
+        if (!v.ok) return c.json({ error: `refused: ${v.reason}` }, 403);
+        caller = { kind: "peer", node: v.node, address: transport.remoteAddr };
       }
       const req: ApiRequest = {
         params: c.req.param() as Record<string, string>,

@@ -1,9 +1,18 @@
+import type { Role } from "./auth/roles.ts";
+
 // The REST API as data: one table drives the Hono routes, the authorisation rule and the OpenAPI document,
 // so the three cannot drift apart.
 
 export type Caller =
   | { readonly kind: "local"; readonly user: string }
   | { readonly kind: "peer"; readonly node: string; readonly address: string }
+  | {
+    readonly kind: "user";
+    readonly user: string;
+    readonly role: Role;
+    readonly via: "session" | "bearer";
+    readonly address: string;
+  }
   | { readonly kind: "anonymous"; readonly address: string };
 
 export type ApiRequest = {
@@ -27,6 +36,8 @@ export type Route = {
   readonly summary: string;
   /** State-changing calls are refused unless they come from the local CLI or a cluster node. */
   readonly mutates: boolean;
+  /** Who may call it over HTTP: reads need Monitor, changes Admin unless this says Control (module actions). */
+  readonly requiredRole?: Role;
   readonly requestBody?: "json" | "binary" | "text";
   readonly query?: readonly string[];
   readonly handler: (req: ApiRequest) => Promise<ApiResult> | ApiResult;
@@ -38,6 +49,8 @@ export function callerLabel(c: Caller): string {
       return c.user;
     case "peer":
       return `${c.node}@${c.address}`;
+    case "user":
+      return `${c.user}@${c.address}`;
     case "anonymous":
       return `anonymous@${c.address}`;
   }

@@ -45,8 +45,13 @@ Deno.test("hostile membership packets are dropped and counted; the view does not
     await n1.ok("cluster", "config", "cluster.xml");
     await n1.ok("cluster", "export", "bundle.zip");
     await n2.ok("cluster", "config", "bundle.zip");
-    const membership =
-      async () => (await (await fetch("http://127.0.0.2:9010/api/v1/cluster/membership")).json());
+    const membership = async () => {
+      const r = await n1.api<{ nodes: { node: string; up: boolean }[]; counters: Record<string, number> }>(
+        "/api/v1/cluster/membership",
+      );
+      if (!r || r.status !== 200) throw new Error(`membership: ${JSON.stringify(r)}`);
+      return r.body;
+    };
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && !(await membership()).nodes.every((n: { up: boolean }) => n.up)) {
       await new Promise((r) => setTimeout(r, 200));

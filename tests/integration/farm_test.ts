@@ -28,8 +28,10 @@ async function waitUp(node: TestNode, module: string, want: string): Promise<voi
   const deadline = Date.now() + 15_000;
   let last = "";
   while (Date.now() < deadline) {
-    const r = await fetch(`http://${node.addr}:9010/api/v1/modules/${module}`);
-    const s = (await r.json()).state;
+    const r = await node.api<{ state: { local: string; qualifier: string } | null }>(
+      `/api/v1/modules/${module}`,
+    );
+    const s = r?.body.state;
     last = s ? `${s.local} ${s.qualifier}` : "none";
     if (last === want) return;
     await new Promise((r) => setTimeout(r, 100));

@@ -58,18 +58,8 @@ export async function setupMirror(n1: TestNode, n2: TestNode, root: string, o: M
 export type StateView = { local: string; qualifier: string; remote?: string };
 
 export async function stateOf(node: TestNode): Promise<StateView | null> {
-  try {
-    const r = await fetch(`http://${node.addr}:9010/api/v1/modules/${MODULE}`, {
-      signal: AbortSignal.timeout(1000),
-    });
-    if (r.status !== 200) {
-      await r.body?.cancel();
-      return null;
-    }
-    return (await r.json()).state;
-  } catch {
-    return null;
-  }
+  const r = await node.api<{ state: StateView | null }>(`/api/v1/modules/${MODULE}`);
+  return r && r.status === 200 ? r.body.state : null;
 }
 
 /** Polls until the node shows `local qualifier`; returns the time it was first seen. */

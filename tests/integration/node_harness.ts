@@ -2,6 +2,7 @@
 // only through the real CLI and HTTP, as an administrator would.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { signPeerRequest } from "../../src/web/peer_auth.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -77,6 +78,25 @@ export class TestNode {
     const r = await this.cli(...args);
     if (r.code !== 0) throw new Error(`safekit ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
+  }
+
+  /**
+   * A read over this node's HTTP API, signed with its cluster key as a cluster node would (reads need a
+   * user or a peer since the web service has logins). Null when the node does not answer in time.
+   */
+  async api<T = unknown>(path: string, timeoutMs = 1000): Promise<{ status: number; body: T } | null> {
+    try {
+      const hex = (await Deno.readTextFile(join(this.safevar, "cluster", "cluster.key"))).trim();
+      const key = Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+      const sig = await signPeerRequest(key, this.name, "GET", path, new Uint8Array(), Date.now());
+      const r = await fetch(`http://${this.addr}:9010${path}`, {
+        headers: { "x-safekit-peer": sig },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { status: r.status, body: await r.json() as T };
+    } catch {
+      return null;
+    }
   }
 
   kill(signal: Deno.Signal = "SIGKILL"): void {
