@@ -65,6 +65,7 @@ export const InitFlag = {
   WRITEBACK_CACHE: 1 << 16,
   PARALLEL_DIROPS: 1 << 18,
   MAX_PAGES: 1 << 22,
+  HANDLE_KILLPRIV_V2: 1 << 28,
   INIT_EXT: 1 << 30,
 } as const;
 
@@ -82,6 +83,9 @@ export const Fattr = {
   CTIME: 1024,
   KILL_SUIDGID: 2048,
 } as const;
+
+/** write_in.write_flags / setattr valid bits asking the file system to drop setuid/setgid (KILLPRIV_V2). */
+export const WRITE_KILL_SUIDGID = 1 << 2;
 
 export const IN_HEADER_SIZE = 40;
 export const OUT_HEADER_SIZE = 16;
@@ -176,8 +180,10 @@ export type InitOut = {
 
 /** What we accept from the kernel's offer: only flags it offered, and only those this server implements. */
 export function negotiateInit(kernel: InitIn, maxWrite: number, maxBackground: number): InitOut {
+  // HANDLE_KILLPRIV_V2: we clear setuid/setgid on write ourselves (the kernel flags those writes), which lets
+  // the kernel skip the GETXATTR security.capability round trip it would otherwise send before EVERY write.
   const wanted = InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.PARALLEL_DIROPS | InitFlag.MAX_PAGES |
-    InitFlag.INIT_EXT;
+    InitFlag.HANDLE_KILLPRIV_V2 | InitFlag.INIT_EXT;
   return {
     minor: Math.min(kernel.minor, FUSE_OUR_MINOR),
     maxReadahead: kernel.maxReadahead,

@@ -66,6 +66,8 @@ export type FuseMountOptions = {
   /** Shown as the source and subtype in /proc/mounts: `<fsName> on <mountpoint> type fuse.<fsName>`. */
   readonly fsName?: string;
   readonly onError?: (message: string) => void;
+  /** Debug hook: sees every answered request (result as returned by the handler: body length or -errno). */
+  readonly onReply?: (header: InHeader, result: number) => void;
 };
 
 export type FuseSessionStats = {
@@ -105,6 +107,7 @@ export class FuseSession {
     private readonly maxWrite: number,
     private readonly maxInflight: number,
     private readonly onError: (message: string) => void,
+    private readonly onReply: ((header: InHeader, result: number) => void) | undefined,
   ) {
     new DataView(this.pollBuf.buffer).setInt32(0, fd, true);
     new DataView(this.pollBuf.buffer).setInt16(4, POLLIN, true);
@@ -142,7 +145,15 @@ export class FuseSession {
     }
     // fcntl keeps O_NONBLOCK set even if the open flag was dropped by an older kernel.
     sys.fcntl(fd, F_SETFL, BigInt(sys.fcntl(fd, F_GETFL, 0n) | O_NONBLOCK));
-    return new FuseSession(mountpoint, fd, handler, maxWrite, maxInflight, options.onError ?? console.error);
+    return new FuseSession(
+      mountpoint,
+      fd,
+      handler,
+      maxWrite,
+      maxInflight,
+      options.onError ?? console.error,
+      options.onReply,
+    );
   }
 
   /** Lazily unmounts (MNT_DETACH: works even while files are open) and waits for the session to end. */
@@ -246,6 +257,7 @@ export class FuseSession {
       result = -EIO;
     }
     if (result === NO_REPLY) return;
+    this.onReply?.(req.header, result);
     this.reply(req.out, req.header.unique, result < 0 ? -result : 0, result < 0 ? 0 : result);
   }
 

@@ -31,6 +31,7 @@ import {
   u32At,
   u64At,
   view,
+  WRITE_KILL_SUIDGID,
 } from "./fuse_abi.ts";
 import { type FuseHandler, type FuseRequest, type HandlerResult, NO_REPLY } from "./fuse_session.ts";
 import {
@@ -288,10 +289,17 @@ export class PassthroughFs implements FuseHandler {
     // "now" is resolved here so that the secondary gets the very same times as the primary.
     const time = (has: number, isNow: number, sec: bigint, nsec: number): TreeTime | undefined =>
       !(s.valid & has) ? undefined : s.valid & isNow ? now() : { sec: Number(sec), nsec };
+    let mode = s.valid & Fattr.MODE ? s.mode & 0o7777 : undefined;
+    if (s.valid & Fattr.KILL_SUIDGID && mode === undefined) {
+      // A truncate by an unprivileged caller drops setuid/setgid, like a write (HANDLE_KILLPRIV_V2).
+      const st = path !== null ? this.stat(path) : this.fstat(Number(s.fh));
+      if (typeof st === "number") return st;
+      if (withoutSuidSgid(st.mode) !== (st.mode & 0o7777)) mode = withoutSuidSgid(st.mode);
+    }
     const op: Extract<TreeOp, { kind: "setattr" }> = {
       kind: "setattr",
       path: path ?? ".",
-      mode: s.valid & Fattr.MODE ? s.mode & 0o7777 : undefined,
+      mode,
       uid: s.valid & Fattr.UID ? s.uid : undefined,
       gid: s.valid & Fattr.GID ? s.gid : undefined,
       size: s.valid & Fattr.SIZE ? Number(s.size) : undefined,
@@ -451,9 +459,21 @@ export class PassthroughFs implements FuseHandler {
     const fh = Number(u64At(req.buf, 0)), offset = Number(u64At(req.buf, 8)), size = u32At(req.buf, 16);
     const data = req.buf.subarray(IN_HEADER_SIZE + 40, IN_HEADER_SIZE + 40 + size);
     if (data.length !== size) return -EINVAL;
+    const path = this.nodes.pathOf(node);
+    // A write by an unprivileged caller drops setuid/setgid (we negotiated HANDLE_KILLPRIV_V2, so that is our
+    // job). The mode change is replicated before the write, as it happened.
+    let killed: Promise<void> | null = null;
+    if (u32At(req.buf, 20) & WRITE_KILL_SUIDGID) {
+      const st = this.fstat(fh);
+      if (typeof st === "number") return st;
+      const mode = withoutSuidSgid(st.mode);
+      if (mode !== (st.mode & 0o7777)) {
+        if (sys.fchmod(fh, mode) !== 0) return sysError();
+        if (path !== null) killed = this.replicate({ kind: "setattr", path, mode });
+      }
+    }
     const r = pwriteAll(fh, data, offset);
     if (r < 0) return r;
-    const path = this.nodes.pathOf(node);
     const reply = () => {
       view(req.out).setUint32(OUT_HEADER_SIZE, size, true);
       view(req.out).setUint32(OUT_HEADER_SIZE + 4, 0, true);
@@ -463,7 +483,8 @@ export class PassthroughFs implements FuseHandler {
       this.stats.unreplicatedWrites++; // the file has no name left in the tree
       return reply();
     }
-    return this.settle(this.replicate({ kind: "write", path, offset, data }), reply);
+    const written = this.replicate({ kind: "write", path, offset, data });
+    return this.settle(killed ? Promise.all([killed, written]).then(() => {}) : written, reply);
   }
 
   private statfs(req: FuseRequest): HandlerResult {
@@ -605,6 +626,12 @@ export class PassthroughFs implements FuseHandler {
     view(req.out).setBigUint64(OUT_HEADER_SIZE, r, true);
     return 8;
   }
+}
+
+/** The permission bits after an unprivileged write: setuid always goes, setgid only with group-exec. */
+function withoutSuidSgid(mode: number): number {
+  const S_ISUID = 0o4000, S_IXGRP = 0o010;
+  return mode & 0o7777 & ~S_ISUID & ~(mode & S_IXGRP ? S_ISGID : 0);
 }
 
 /** SETATTR through an open handle, for files that no longer have a name. */

@@ -81,6 +81,8 @@ mv olddir renamed_dir
 printf 'abc' >> appended
 mkfifo fifo
 rm to_delete
+printf x > suid_file && chmod 6777 suid_file
+setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'printf y >> suid_file'
 if command -v python3 >/dev/null; then
   python3 -c "import os; os.setxattr('sized', 'user.k', b'v1'); os.setxattr('sized', 'user.gone', b'x'); os.removexattr('sized', 'user.gone')"
 fi
@@ -166,6 +168,7 @@ Deno.test({
   ignore,
   async fn() {
     const base = await Deno.makeTempDir({ prefix: "safekit-fuse-" });
+    await Deno.chmod(base, 0o755); // the unprivileged writer in the workload must reach the trees
     const [mnt, plain, replica] = [`${base}/mnt`, `${base}/plain`, `${base}/replica`];
     const src = `${base}/source.bin`;
     const block = new Uint8Array(1 << 20);
@@ -234,6 +237,11 @@ Deno.test({
         "write appended",
         "mknod fifo",
         "unlink to_delete",
+        "create suid_file",
+        "write suid_file",
+        "setattr suid_file mode", // chmod 6777
+        "setattr suid_file mode", // the unprivileged append drops setuid/setgid first
+        "write suid_file",
         ...(sigs.some((s) => s.startsWith("setxattr"))
           ? ["setxattr sized user.k", "setxattr sized user.gone", "removexattr sized user.gone"]
           : []),
