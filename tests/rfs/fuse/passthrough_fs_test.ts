@@ -1,0 +1,111 @@
+// PassthroughFs driven with hand-built requests (no mount needed): the replies and sink behaviour that a
+// shell workload cannot provoke on demand.
+import assert from "node:assert/strict";
+import { openTreeRoot } from "../../../src/rfs/beneath_root.ts";
+import { IN_HEADER_SIZE, Op, OUT_HEADER_SIZE } from "../../../src/rfs/fuse/fuse_abi.ts";
+import { PassthroughFs } from "../../../src/rfs/fuse/passthrough_fs.ts";
+import type { FuseRequest } from "../../../src/rfs/fuse/fuse_session.ts";
+import type { TreeOp } from "../../../src/rfs/tree_op.ts";
+
+function request(opcode: number, nodeid: number, body: Uint8Array): FuseRequest {
+  const buf = new Uint8Array(IN_HEADER_SIZE + body.length);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, buf.length, true);
+  dv.setUint32(4, opcode, true);
+  dv.setBigUint64(8, 1n, true);
+  dv.setBigUint64(16, BigInt(nodeid), true);
+  dv.setUint32(24, Deno.uid() ?? 0, true);
+  dv.setUint32(28, Deno.gid() ?? 0, true);
+  buf.set(body, IN_HEADER_SIZE);
+  return {
+    header: {
+      len: buf.length,
+      opcode,
+      unique: 1n,
+      nodeid: BigInt(nodeid),
+      uid: Deno.uid() ?? 0,
+      gid: Deno.gid() ?? 0,
+      pid: 1,
+    },
+    buf,
+    out: new Uint8Array(OUT_HEADER_SIZE + 65536),
+  };
+}
+
+function mkdirBody(name: string, mode: number): Uint8Array {
+  const n = new TextEncoder().encode(name + "\0");
+  const b = new Uint8Array(8 + n.length);
+  new DataView(b.buffer).setUint32(0, mode, true);
+  b.set(n, 8);
+  return b;
+}
+
+Deno.test("passthrough: an opcode it does not implement gets ENOSYS", async () => {
+  const dir = await Deno.makeTempDir();
+  const root = openTreeRoot(dir);
+  try {
+    const fs = new PassthroughFs({ rootFd: root.fd });
+    assert.equal(await fs.handle(request(99, 1, new Uint8Array(0))), -38);
+    assert.equal(
+      await fs.handle(request(Op.FLUSH, 1, new Uint8Array(24))),
+      -38,
+      "FLUSH is declined on purpose",
+    );
+  } finally {
+    root.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("passthrough: the reply waits for the sink; a failing sink gives EIO and keeps the local change", async () => {
+  const dir = await Deno.makeTempDir();
+  const root = openTreeRoot(dir);
+  try {
+    const seen: TreeOp[] = [];
+    let release!: () => void;
+    const fs = new PassthroughFs({
+      rootFd: root.fd,
+      sink: {
+        apply(op) {
+          seen.push(op);
+          if (op.kind === "mkdir" && op.path === "bad") return Promise.reject(new Error("secondary gone"));
+          return new Promise((r) => (release = r));
+        },
+      },
+    });
+    let answered = false;
+    const pending = Promise.resolve(fs.handle(request(Op.MKDIR, 1, mkdirBody("good", 0o750)))).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(answered, false, "no reply before the sink settles");
+    assert.ok((await Deno.stat(`${dir}/good`)).isDirectory, "applied locally before the sink is asked");
+    release();
+    assert.equal(await pending, 128, "an entry reply (fuse_entry_out)");
+    assert.equal(await fs.handle(request(Op.MKDIR, 1, mkdirBody("bad", 0o700))), -5);
+    assert.ok((await Deno.stat(`${dir}/bad`)).isDirectory);
+    assert.deepEqual(seen.map((o) => o.kind === "mkdir" && [o.path, o.mode]), [["good", 0o750], [
+      "bad",
+      0o700,
+    ]]);
+    assert.equal(fs.stats.sinkFailures, 1);
+  } finally {
+    root.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("passthrough: a name that is not UTF-8 is refused (it could not be replicated faithfully)", async () => {
+  const dir = await Deno.makeTempDir();
+  const root = openTreeRoot(dir);
+  try {
+    const fs = new PassthroughFs({ rootFd: root.fd });
+    const body = mkdirBody("x", 0o755);
+    body[8] = 0xff;
+    assert.equal(await fs.handle(request(Op.MKDIR, 1, body)), -84);
+  } finally {
+    root.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
