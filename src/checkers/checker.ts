@@ -1,0 +1,131 @@
+// What every checker is to the module runtime (spec §4.11): something that watches one resource
+// (`tcp.<id>`, `ping.<id>`...) and reports its value. The resource is `init` until the first report; after
+// that only changes are reported, so the runtime can log each one ("Resource tcp.id set to down by tcpcheck").
+
+export type ResourceValue = "up" | "down";
+
+export type ReportResource = (resource: string, value: ResourceValue, detail?: string) => void;
+
+export interface Checker {
+  readonly resource: string;
+  /** Begins checking in the background; never blocks the caller. */
+  start(report: ReportResource): void;
+  /** Ends checking: resolves once no probe of this checker is running any more. */
+  stop(): Promise<void>;
+}
+
+/** The result of one probe: `detail` says why, for the log. */
+export type ProbeResult = { readonly up: boolean; readonly detail?: string };
+
+/** One probe, bounded by `signal` (its own timeout, or the checker being stopped). */
+export type Probe = (signal: AbortSignal) => Promise<ProbeResult>;
+
+/** Spec §4.11: every checker tests each 10 s by default, and a probe that does not answer in 5 s fails. */
+export const DEFAULT_INTERVAL_MS = 10_000;
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+/**
+ * The loop shared by the polling checkers: probe, report on change, sleep, again. Each checker owns its own
+ * loop and its own timeout, so a hung target costs that checker its timeout and nothing else.
+ */
+export class PeriodicChecker implements Checker {
+  #stopper: AbortController | null = null;
+  #loop: Promise<void> | null = null;
+
+  constructor(
+    readonly resource: string,
+    private readonly probe: Probe,
+    private readonly intervalMs: number = DEFAULT_INTERVAL_MS,
+    private readonly timeoutMs: number = DEFAULT_TIMEOUT_MS,
+  ) {}
+
+  start(report: ReportResource): void {
+    if (this.#loop) return;
+    const stopper = new AbortController();
+    this.#stopper = stopper;
+    this.#loop = this.#run(report, stopper.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopper?.abort();
+    await this.#loop;
+    this.#stopper = null;
+    this.#loop = null;
+  }
+
+  async #run(report: ReportResource, stopped: AbortSignal): Promise<void> {
+    let last: ResourceValue | null = null;
+    while (!stopped.aborted) {
+      const result = await probeWithin(this.probe, this.timeoutMs, stopped);
+      // A probe cut short by stop() says nothing about the target: it is not reported.
+      if (stopped.aborted) break;
+      const value: ResourceValue = result.up ? "up" : "down";
+      if (value !== last) {
+        last = value;
+        report(this.resource, value, result.detail);
+      }
+      await sleep(this.intervalMs, stopped);
+    }
+  }
+}
+
+/** Runs one probe with a timeout; a rejection or a timeout is a `down` result, never an exception. */
+export async function probeWithin(
+  probe: Probe,
+  timeoutMs: number,
+  stopped?: AbortSignal,
+): Promise<ProbeResult> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = stopped ? AbortSignal.any([timeout, stopped]) : timeout;
+  // The race guarantees the timeout even when a probe ignores its signal.
+  let onAbort = () => {};
+  const aborted = new Promise<ProbeResult>((resolve) => {
+    onAbort = () => resolve({ up: false, detail: `no answer within ${timeoutMs} ms` });
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([
+      probe(signal).catch((e) => ({
+        up: false,
+        detail: timeout.aborted ? `no answer within ${timeoutMs} ms` : errorText(e),
+      })),
+      aborted,
+    ]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The log component that sets each kind of resource (spec §10.1/§10.2: "... set to down by tcpcheck"). */
+export const CHECKER_COMPONENT = {
+  tcp: "tcpcheck",
+  ping: "pingcheck",
+  intf: "intfcheck",
+  ip: "ipcheck",
+  custom: "customscript",
+  module: "modulecheck",
+  splitbrain: "splitbraincheck",
+} as const;
+
+/** The module log line for a checker report, verbatim from spec §10.2. */
+export function resourceMessage(resource: string, value: ResourceValue, component: string): string {
+  return `Resource ${resource} set to ${value} by ${component}`;
+}

@@ -1,0 +1,33 @@
+// Checkers (spec §4.11): one per <check> child, each feeding one resource to the failover machine.
+export {
+  type Checker,
+  CHECKER_COMPONENT,
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  PeriodicChecker,
+  type Probe,
+  type ProbeResult,
+  type ReportResource,
+  resourceMessage,
+  type ResourceValue,
+} from "./checker.ts";
+export {
+  type CheckerContext,
+  type CheckerFactory,
+  checkerPhase,
+  CheckerSet,
+  componentOfResource,
+  createChecker,
+} from "./checker_set.ts";
+export {
+  CustomChecker,
+  DEFAULT_BACKOFF,
+  type RestartBackoff,
+  type ScriptEnvironment,
+} from "./custom_checker.ts";
+export { intfChecker } from "./intf_checker.ts";
+export { ipChecker } from "./ip_checker.ts";
+export { moduleChecker, readyUrl } from "./module_checker.ts";
+export { icmpSocketKind, ping, pingChecker, type PingMethod } from "./ping_checker.ts";
+export { splitbrainChecker } from "./splitbrain_checker.ts";
+export { tcpChecker } from "./tcp_checker.ts";
