@@ -10,4 +10,4 @@ export {
   NO_REPLY,
 } from "./fuse_session.ts";
 export { PassthroughFs, type PassthroughOptions, type PassthroughStats } from "./passthrough_fs.ts";
-export { mountReplicatedDir, type ReplicatedMount } from "./replicated_mount.ts";
+export { clearStaleMount, mountReplicatedDir, type ReplicatedMount } from "./replicated_mount.ts";

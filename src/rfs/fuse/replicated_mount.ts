@@ -2,6 +2,7 @@
 // in the same directory, and every change also goes to the sink.
 
 import { openTreeRoot, type TreeRoot } from "../beneath_root.ts";
+import { AT_FDCWD, cstr, errno, MNT_DETACH, sys } from "./libc.ts";
 import type { ReplicationSink } from "../tree_op.ts";
 import { type FuseMountOptions, FuseSession } from "./fuse_session.ts";
 import { PassthroughFs } from "./passthrough_fs.ts";
@@ -16,10 +17,29 @@ export type ReplicatedMount = {
   unmount(): Promise<void>;
 };
 
+const ENOTCONN = 107;
+
+/**
+ * Detaches the mount left on `dir` by a FUSE server that died (every access then fails with ENOTCONN).
+ * Returns true if there was one. Safe on a healthy directory; never call it on a mount this process serves.
+ */
+export function clearStaleMount(dir: string): boolean {
+  const st = new Uint8Array(256);
+  if (sys.fstatat(AT_FDCWD, cstr(dir), st, 0) === 0 || errno() !== ENOTCONN) return false;
+  if (sys.umount2(cstr(dir), MNT_DETACH) !== 0) {
+    throw new Error(
+      `${dir}: stale FUSE mount (ENOTCONN) and umount2(MNT_DETACH) failed with errno ${errno()}`,
+    );
+  }
+  return true;
+}
+
+/** Mounts over `dir` in place, after clearing a stale mount a crashed server may have left there. */
 export async function mountReplicatedDir(
   dir: string,
   options: { sink?: ReplicationSink; ttlSec?: number } & FuseMountOptions = {},
 ): Promise<ReplicatedMount> {
+  clearStaleMount(dir);
   // The handle must be taken before the mount hides the directory.
   const root = openTreeRoot(dir);
   let session: FuseSession;

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { applyTreeOp } from "../../../src/rfs/apply_tree_op.ts";
-import { mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
+import { clearStaleMount, mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
 import { cstr, sys } from "../../../src/rfs/fuse/libc.ts";
 import type { ReplicationSink, TreeOp } from "../../../src/rfs/tree_op.ts";
 
@@ -312,10 +312,13 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "safekit-fuse-" });
     await Deno.writeTextFile(`${dir}/existing`, "kept\n");
+    const children: Deno.ChildProcess[] = [];
     const fixture = new URL("./serve_dir_fixture.ts", import.meta.url).pathname;
-    const child = new Deno.Command(Deno.execPath(), { args: ["run", "-A", fixture, dir], stdout: "piped" })
-      .spawn();
-    try {
+    /** Starts the server in a child process and waits until it serves. */
+    const serve = async () => {
+      const child = new Deno.Command(Deno.execPath(), { args: ["run", "-A", fixture, dir], stdout: "piped" })
+        .spawn();
+      children.push(child);
       const reader = child.stdout.getReader();
       let seen = "";
       while (!seen.includes("ready")) {
@@ -324,20 +327,39 @@ Deno.test({
         seen += dec.decode(value);
       }
       reader.releaseLock();
-      await sh(dir, "echo 'written through the mount' > during && cat existing");
+      return child;
+    };
+    const kill = async (child: Deno.ChildProcess) => {
       child.kill("SIGKILL");
       await child.status;
-      child.stdout.cancel().catch(() => {});
+      await child.stdout.cancel().catch(() => {});
       const broken = await new Deno.Command("stat", { args: [dir], stderr: "piped" }).output();
       assert.equal(broken.success, false);
       assert.match(dec.decode(broken.stderr), /Transport endpoint is not connected/);
+    };
+    try {
+      await kill(
+        await serve().then(async (c) => {
+          await sh(dir, "echo 'written through the mount' > during && cat existing");
+          return c;
+        }),
+      );
       await sh("/", `umount -l ${dir}`);
       assert.equal(await Deno.readTextFile(`${dir}/existing`), "kept\n");
       assert.equal(await Deno.readTextFile(`${dir}/during`), "written through the mount\n");
+
+      // The same crash again, recovered the way the node service does it: remounting clears the stale mount.
+      await kill(await serve());
+      const mount = await mountReplicatedDir(dir);
+      assert.equal(await Deno.readTextFile(`${dir}/during`), "written through the mount\n");
+      await mount.unmount();
+      assert.equal(clearStaleMount(dir), false, "nothing stale is left behind");
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
+      for (const child of children) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
       await new Deno.Command("umount", { args: ["-l", dir], stderr: "null" }).output();
       await Deno.remove(dir, { recursive: true });
     }
