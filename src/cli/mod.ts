@@ -10,6 +10,7 @@ import { distributed } from "./verbs_distributed.ts";
 import { confcheck, config, confinfo, deconfig, module } from "./verbs_module.ts";
 import * as mon from "./verbs_monitoring.ts";
 import * as ctl from "./verbs_control.ts";
+import { apikey } from "./verbs_apikey.ts";
 
 const VERBS: Record<string, Verb> = {
   level: mon.level,
@@ -36,6 +37,7 @@ const VERBS: Record<string, Verb> = {
   shutdown: ctl.shutdown,
   waitstart: ctl.waitstart,
   waitstop: ctl.waitstop,
+  apikey,
   cluster,
   module,
   config,
@@ -48,6 +50,7 @@ const USAGE = `usage: safekit <command> [options] [--json]
   daemon                          run the node service (safeadmin) in the foreground
   demo [DIR]                      create and start a 2-node demo cluster on 127.0.0.2 and 127.0.0.3
   -p                              print SAFE, SAFEVAR, SAFEBIN ...
+  apikey create Admin|Control|Monitor NAME | apikey list | apikey delete ROLE NAME
   webservercfg -passwd PWD [-user NAME] [-role Admin|Control|Monitor] | -rcmdpasswd PWD [-rcmduser NAME]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]

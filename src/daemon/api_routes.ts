@@ -6,6 +6,7 @@ import { formatCommandLogLine, formatLogLine, type LogLevel } from "../store/mod
 import type { ApiRequest, Route } from "../web/route_table.ts";
 import { callerLabel } from "../web/route_table.ts";
 import { modulePorts } from "./module_ports.ts";
+import { nodeMetrics } from "./metrics.ts";
 import { NodeError, notFound } from "./node_error.ts";
 import type { NodeService } from "./node_service.ts";
 import { WEB_PORT } from "./node_service.ts";
@@ -273,6 +274,14 @@ export function apiRoutes(s: NodeService): Route[] {
         if (errors.length) throw new NodeError(errors.join("; "), 409);
         return { json: { ok: true } };
       },
+    },
+    {
+      method: "get",
+      path: "/metrics",
+      absolutePath: "/metrics",
+      summary: "Prometheus metrics (text format 0.0.4): states, resources, membership, heartbeats, scripts",
+      mutates: false,
+      handler: () => ({ text: nodeMetrics(s), contentType: "text/plain; version=0.0.4; charset=utf-8" }),
     },
     {
       method: "get",

@@ -113,6 +113,11 @@ export class FarmRuntime {
     }
   }
 
+  /** Counters for /metrics. */
+  metrics() {
+    return { membership: this.#membership?.counters(), scripts: this.#scripts.stats };
+  }
+
   view(): ModuleStateView {
     return { local: this.#state.local, qualifier: this.#state.qual };
   }

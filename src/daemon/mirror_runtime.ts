@@ -164,6 +164,11 @@ export class MirrorRuntime {
     };
   }
 
+  /** Counters for /metrics. */
+  metrics() {
+    return { heartbeats: this.#heartbeats?.counters, scripts: this.#scripts.stats };
+  }
+
   get persistedFacts(): PersistentFacts {
     return this.#state.persist;
   }

@@ -233,6 +233,10 @@ export class NodeService {
     this.commandLog.info({ at: Date.now(), action: "cluster", message: describeChange(c) });
   }
 
+  isReady(module: string): boolean {
+    return this.#ready.has(module);
+  }
+
   membershipView(): { node: string; up: boolean }[] {
     const active = this.cluster.active;
     if (!active) return [];

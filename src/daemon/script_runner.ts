@@ -191,9 +191,13 @@ export type ScriptDone = { script: string; runId: number; exitCode: number; time
  * at once with exit code 0. Every script is bounded: forced stop calls by forcestoptimeout, all others
  * (start scripts included, so a hung start never wedges the module) by nicestoptimeout.
  */
+export type ScriptStats = { runs: number; failures: number; timeouts: number; lastDurationMs: number };
+
 export class AutomatonScripts {
   #runner: ScriptRunner | null;
   #handles = new Map<number, number>();
+  /** Per script name, for the metrics. */
+  readonly stats = new Map<string, ScriptStats>();
 
   constructor(paths: NodePaths, module: string, private readonly user: UserConfig | undefined) {
     this.#runner = user ? new ScriptRunner(paths, module, user) : null;
@@ -217,8 +221,17 @@ export class AutomatonScripts {
       timeoutMs,
     });
     this.#handles.set(runId, handle);
+    const started = performance.now();
     finished.then((r) => {
       this.#handles.delete(runId);
+      if (!r.missing) {
+        const st = this.stats.get(name) ?? { runs: 0, failures: 0, timeouts: 0, lastDurationMs: 0 };
+        st.runs++;
+        if (r.timedOut || r.killed) st.timeouts++;
+        else if (r.exitCode !== 0) st.failures++;
+        st.lastDurationMs = performance.now() - started;
+        this.stats.set(name, st);
+      }
       done({ script: name, runId, exitCode: r.exitCode, timedOut: r.timedOut || r.killed });
     });
   }

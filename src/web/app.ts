@@ -42,7 +42,7 @@ export function buildApp(deps: AppDeps): Hono<Env> {
   app.route("/", authRoutes(deps.auth));
 
   for (const route of deps.routes) {
-    const honoPath = "/api/v1" + route.path.replace(/\{(\w+)\}/g, ":$1");
+    const honoPath = (route.absolutePath ?? "/api/v1" + route.path).replace(/\{(\w+)\}/g, ":$1");
     app.on(route.method.toUpperCase(), honoPath, async (c) => {
       const url = new URL(c.req.url);
       const transport: Transport = c.env?.transport ?? { kind: "tcp", remoteAddr: "unknown" };
@@ -98,7 +98,12 @@ export function buildApp(deps: AppDeps): Hono<Env> {
         const result = await route.handler(req);
         end?.(0);
         if ("json" in result) return c.json(result.json as object, (result.status ?? 200) as 200);
-        if ("text" in result) return c.text(result.text, (result.status ?? 200) as 200);
+        if ("text" in result) {
+          return new Response(result.text, {
+            status: result.status ?? 200,
+            headers: { "content-type": result.contentType ?? "text/plain; charset=utf-8" },
+          });
+        }
         const h: Record<string, string> = { "content-type": result.contentType };
         if (result.filename) h["content-disposition"] = `attachment; filename="${result.filename}"`;
         return new Response(result.bytes as BodyInit, { status: 200, headers: h });

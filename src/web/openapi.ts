@@ -36,7 +36,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
         : "application/octet-stream";
       op["requestBody"] = { required: true, content: { [type]: { schema: { type: "string" } } } };
     }
-    (paths[`/api/v1${r.path}`] ??= {})[r.method] = op;
+    (paths[r.absolutePath ?? `/api/v1${r.path}`] ??= {})[r.method] = op;
   }
   paths["/var/modules/{module}/ready.txt"] = {
     get: {

@@ -27,12 +27,14 @@ export type ApiRequest = {
 export type ApiResult =
   | { readonly json: unknown; readonly status?: number }
   | { readonly bytes: Uint8Array; readonly contentType: string; readonly filename?: string }
-  | { readonly text: string; readonly status?: number };
+  | { readonly text: string; readonly status?: number; readonly contentType?: string };
 
 export type Route = {
   readonly method: "get" | "post" | "put" | "delete";
   /** OpenAPI-style path under /api/v1, e.g. "/modules/{module}". */
   readonly path: string;
+  /** Served at this path instead of /api/v1 + path (e.g. /metrics, where Prometheus looks). */
+  readonly absolutePath?: string;
   readonly summary: string;
   /** State-changing calls are refused unless they come from the local CLI or a cluster node. */
   readonly mutates: boolean;
