@@ -6,6 +6,7 @@ import { NodeError } from "../daemon/node_error.ts";
 import { authRoutes, type AuthService } from "./auth/mod.ts";
 import { openApiDocument } from "./openapi.ts";
 import { probeResponse, type ReadySource } from "./probe.ts";
+import { mountSwaggerUi } from "./swagger_ui.ts";
 import { type ApiRequest, type Caller, callerLabel, type Route } from "./route_table.ts";
 
 export type Transport =
@@ -40,6 +41,7 @@ export function buildApp(deps: AppDeps): Hono<Env> {
   const doc = openApiDocument(deps.routes, deps.version);
   app.get("/api/openapi.json", (c) => c.json(doc));
   app.route("/", authRoutes(deps.auth));
+  mountSwaggerUi(app);
 
   for (const route of deps.routes) {
     const honoPath = (route.absolutePath ?? "/api/v1" + route.path).replace(/\{(\w+)\}/g, ":$1");
