@@ -76,6 +76,7 @@ export function initialMirrorState(config: MirrorConfig, persisted?: PersistentF
     appRole: "none",
     intent: null,
     waitReason: null,
+    ruleWait: "up",
     heartbeats: Object.fromEntries(config.heartbeats.map((h) => [h, "init" as const])),
     peer: null,
     peerEpoch: -1,
@@ -210,7 +211,7 @@ function waitFor(c: Ctx, reason: WaitReason) {
       log(c, "E", msg.ifSurePrimforce, "rfsplug");
     }
   }
-  const transient = reason === "heartbeats" || reason === "peerElected";
+  const transient = reason === "heartbeats" || reason === "peerElected" || reason === "ruleInit";
   setLocal(c, "WAIT", transient ? "Transient" : "NotReady");
 }
 
@@ -229,6 +230,9 @@ function peerHasPriority(c: Ctx, peer: HeartbeatPayload) {
 }
 
 function elect(c: Ctx) {
+  // Wait rules first: a started module does not take a role while one fires or is still init.
+  if (c.s.ruleWait === "down") return waitFor(c, "rule");
+  if (c.s.ruleWait === "init") return waitFor(c, "ruleInit");
   const intent = c.s.intent ?? { kind: "auto" };
   const peer = c.s.peer;
   if (intent.kind === "prim" || intent.kind === "primforce") {
@@ -327,17 +331,22 @@ function interruptResync(c: Ctx) {
 
 // ---------------------------------------------------------------- stop
 
-type StopVerb = MirrorCommand["verb"] | "exitalone" | "failover-off" | "dropped";
+type StopVerb = MirrorCommand["verb"] | "exitalone" | "failover-off" | "dropped" | "wait";
 
 function beginStop(c: Ctx, verb: StopVerb, action: string) {
   const from = c.s.local;
   if (c.s.swap === "handover") c.s = { ...c.s, swap: "none" };
   interruptResync(c);
-  const scriptAction = verb === "stop" || verb === "forcestop" || verb === "shutdown" ? "stop" : "stopstart";
-  const args = [from, "STOP", scriptAction] as const;
+  const scriptAction = verb === "stop" || verb === "forcestop" || verb === "shutdown"
+    ? "stop"
+    : verb === "wait"
+    ? "stopwait"
+    : "stopstart";
+  // A wait keeps the module started (its `pre` checkers go on until poststop): no poststop, next WAIT.
+  const args = [from, verb === "wait" ? "WAIT" : "STOP", scriptAction] as const;
   const calls = [
     ...roleChangeCalls(c.s.appRole, "none", args, verb === "forcestop"),
-    { name: "poststop" as const, args, force: false },
+    ...(verb === "wait" ? [] : [{ name: "poststop" as const, args, force: false }]),
     { name: "transition" as const, args, force: false },
   ];
   if (from !== "SECOND" || c.s.qual !== "Transient") setLocal(c, from, "Transient");
@@ -364,6 +373,11 @@ function finishStop(c: Ctx, from: LocalStateName, verb: StopVerb) {
     swap: "none",
     splitBrainLogged: false,
   };
+  if (verb === "wait") {
+    // Stopped for a wait rule: stays started, WAIT NotReady, until Implicit_wakeup elects again.
+    c.s = { ...c.s, intent: { kind: "auto" } };
+    return waitFor(c, "rule");
+  }
   setLocal(c, "STOP", "NotReady");
   if (verb === "stopstart" || verb === "exitalone" || verb === "dropped") {
     log(c, "U", msg.startAutomatically);
@@ -614,6 +628,10 @@ function evaluate(c: Ctx) {
   const peer = s.peer;
   if (s.job) return;
   if (!peer || !isPrimaryState(peer.state)) c.s = { ...c.s, splitBrainLogged: false };
+  if (s.ruleWait === "down" && (isPrimaryState(s.local) || s.local === "SECOND")) {
+    // wait on PRIM fails over to the peer (spec §2.2); the failover machine logs the rule that fired.
+    return beginStop(c, "wait", "wait");
+  }
   switch (s.local) {
     case "STOP":
       return;
@@ -750,6 +768,9 @@ export function step(state: MirrorState, event: MirrorEvent, now: number): StepR
       if (on) c.s = { ...c.s, bootStartAt: now + event.bootDelayMs };
       break;
     }
+    case "waitRules":
+      c.s = { ...c.s, ruleWait: event.status };
+      break;
     case "tick":
       break;
   }

@@ -112,6 +112,11 @@ export type MirrorEvent =
   | { readonly kind: "heartbeat"; readonly ident: string; readonly payload: HeartbeatPayload }
   | { readonly kind: "heartbeatTimeout"; readonly ident: string }
   | { readonly kind: "tick" }
+  /**
+   * The failover machine's verdict on the wait rules (checkers with action wait): "init" while one of their
+   * resources is still init, "down" while a wait rule fires, "up" when none does (Implicit_wakeup).
+   */
+  | { readonly kind: "waitRules"; readonly status: "init" | "down" | "up"; readonly rule?: string }
   | {
     readonly kind: "scriptFinished";
     readonly script: ScriptName;
@@ -158,7 +163,9 @@ export type WaitReason =
   | "inconsistent" // stopped during reintegration
   | "peerElected" // both up to date and starting: the peer has priority
   | "peerPrimary" // `second` asked: waiting for the peer to be primary
-  | "failoverOff";
+  | "failoverOff"
+  | "rule" // a wait rule fires (checker with action wait): WAIT NotReady until Implicit_wakeup
+  | "ruleInit"; // a wait rule's resource is still init: WAIT Transient
 
 export type Intent =
   | { readonly kind: "auto" }
@@ -179,7 +186,7 @@ export type Continuation =
   | {
     readonly kind: "stopped";
     readonly from: LocalStateName;
-    readonly verb: CommandVerb | "exitalone" | "failover-off" | "dropped";
+    readonly verb: CommandVerb | "exitalone" | "failover-off" | "dropped" | "wait";
   }
   | { readonly kind: "handover" };
 
@@ -220,6 +227,8 @@ export type MirrorState = {
   readonly lastPayload: HeartbeatPayload | null;
   readonly lastReady: boolean;
   readonly lastUptodateResource: string | null;
+  /** Last verdict of the failover machine on the wait rules. */
+  readonly ruleWait: "init" | "down" | "up";
 };
 
 export type StepResult = { readonly state: MirrorState; readonly effects: MirrorEffect[] };

@@ -294,3 +294,25 @@ Deno.test("resources follow the state: state.local, heartbeat.<ident>, rfs.uptod
   assert.ok(res.includes("rfs.uptodate=up"));
   assert.ok(res.includes("heartbeat.default=down"));
 });
+
+Deno.test("wait rules: init keeps WAIT Transient, a firing rule stops the application into WAIT NotReady, wakeup resumes", () => {
+  const scripts = (fx: MirrorEffect[]) =>
+    fx.flatMap((e) => (e.kind === "runScript" ? [`${e.name} ${e.args.join(" ")}`] : []));
+  let r = run(withFacts({ uptodate: true }), [
+    [0, { kind: "heartbeatTimeout", ident: "default" }], // the peer is down: this node may run alone
+    [0, { kind: "waitRules", status: "init" }],
+    [0, cmd("c1", "prim")],
+  ]);
+  assert.equal(local(r.state), "WAIT Transient");
+  r = run(r.state, [[10, { kind: "waitRules", status: "up" }]]);
+  assert.equal(local(r.state), "ALONE Ready");
+  r = run(r.state, [[20, { kind: "waitRules", status: "down", rule: "p_gw" }]]);
+  assert.equal(local(r.state), "WAIT NotReady");
+  const stopped = scripts(r.effects);
+  assert.ok(stopped.includes("stop_prim ALONE WAIT stopwait"), stopped.join("\n"));
+  assert.ok(!stopped.some((s) => s.startsWith("poststop")), "a wait keeps the module started: no poststop");
+  assert.ok(r.effects.some((e) => e.kind === "readyChanged" && !e.ready));
+  r = run(r.state, [[30, { kind: "waitRules", status: "up" }]]);
+  assert.equal(local(r.state), "ALONE Ready");
+  assert.ok(scripts(r.effects).some((s) => s.startsWith("start_prim")));
+});
