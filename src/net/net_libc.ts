@@ -62,15 +62,15 @@ export function openSocket(domain: number, type: number, protocol: number, netns
   const target = openFd(`/run/netns/${netns}`);
   try {
     if (S.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns ${netns}: errno ${errno()}`);
-    try {
-      const fd = S.socket(domain, type, protocol);
-      if (fd < 0) throw new Error(`socket in ${netns}: errno ${errno()}`);
-      return fd;
-    } finally {
-      if (S.setns(home, CLONE_NEWNET) !== 0) {
-        throw new Error(`cannot return to the original network namespace: errno ${errno()}`);
-      }
+    const fd = S.socket(domain, type, protocol);
+    const socketErrno = fd < 0 ? errno() : 0;
+    // Staying in the lab namespace would silently move every later socket of this thread there.
+    if (S.setns(home, CLONE_NEWNET) !== 0) {
+      if (fd >= 0) S.close(fd);
+      throw new Error(`cannot return to the original network namespace: errno ${errno()}`);
     }
+    if (fd < 0) throw new Error(`socket in ${netns}: errno ${socketErrno}`);
+    return fd;
   } finally {
     S.close(target);
     S.close(home);
