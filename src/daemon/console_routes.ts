@@ -5,8 +5,9 @@
 //
 // Authorisation happens on this node, before forwarding, with the same roles as the local routes (reads:
 // Monitor; actions: Control). The forwarded request is signed with the cluster key, so the other node
-// trusts this node's check; the user's name travels as the command's identity so the other node's log
-// says who acted.
+// trusts this node's check. The other node's module log names this node as the caller ("Action swap called
+// by node1@addr"); the user's name is in this node's command log and in the other node's command log entry.
+// (The command body's `identity` is not used for the user: it marks commands from checkers, not admins.)
 import { nodeNames } from "../config/mod.ts";
 import type { ApiResponse } from "../cli/daemon_client.ts";
 import { type ApiRequest, callerLabel, type Route } from "../web/route_table.ts";
@@ -57,6 +58,7 @@ async function remoteRequest(
   method: string,
   path: string,
   body?: object,
+  command = "console",
 ): Promise<ApiResponse> {
   const a = s.cluster.active;
   const url = s.cluster.webUrlOf(node, WEB_PORT);
@@ -64,7 +66,7 @@ async function remoteRequest(
     throw new NodeError(`node '${node}' has no address or there is no cluster key`);
   }
   const { RemoteNodeClient } = await import("../cli/remote_client.ts");
-  const client = new RemoteNodeClient(node, url, s.cluster.key, a.localNode, "console", NODE_TIMEOUT_MS);
+  const client = new RemoteNodeClient(node, url, s.cluster.key, a.localNode, command, NODE_TIMEOUT_MS);
   return await client.request(method, path, body);
 }
 
@@ -104,7 +106,15 @@ async function onNode(
     r = { status: res.status, json: await res.json(), contentType: "application/json" };
   } else {
     try {
-      r = await remoteRequest(s, req.params.node, method, path, body);
+      // The other node logs this node as the caller; its command log gets the user's name.
+      r = await remoteRequest(
+        s,
+        req.params.node,
+        method,
+        path,
+        body,
+        `${method} ${path} by ${callerLabel(req.caller)}`,
+      );
     } catch (e) {
       return { json: { error: `connection error: ${(e as Error).message}` }, status: 502 };
     }
@@ -229,16 +239,12 @@ export function consoleRoutes(s: NodeService): Route[] {
         if (typeof b !== "object" || b === null || Array.isArray(b)) {
           throw new NodeError("body must be an object");
         }
-        // The other node sees this node as the caller; the identity names the user in its log.
-        const identity = req.caller.kind === "user" && /^[\w.@:-]{1,64}$/.test(req.caller.user)
-          ? req.caller.user
-          : undefined;
         return onNode(
           s,
           req,
           "POST",
           `/api/v1/modules/${enc(req.params.module)}/commands/${enc(req.params.verb)}`,
-          { ...b, ...(identity && !("identity" in b) ? { identity } : {}) },
+          b,
         );
       },
     },

@@ -88,7 +88,7 @@ Deno.test({
         await waitTileState(page, "node1", "SECOND (Ready)");
         await waitTileState(page, "node2", "PRIM (Ready)");
         await shot(page, "2-after-swap");
-        assert.match(await n1.ok("log", "-m", MODULE, "-A"), /swap/i);
+        assert.match(await n1.ok("log", "-m", MODULE, "-A"), /Action swap called by carol@/);
 
         // node2's log and state.local history, read through node1.
         await page.click(`${tile("node2")} a:text("Log")`);
@@ -109,14 +109,24 @@ Deno.test({
           return t.includes("PRIM Ready") && t.includes("SECOND Ready");
         });
         await shot(page, "4-node2-state-history");
+
+        // Swap back from node2's tile: the action goes to node2 through node1 (signed by node1), and node2's
+        // command log names carol.
+        await page.click('a:text("Monitoring")');
+        await page.click(`${tile("node2")} details.actions summary`);
+        await page.click(`${tile("node2")} button[data-verb="swap"]`);
+        await waitTileState(page, "node1", "PRIM (Ready)");
+        await waitTileState(page, "node2", "SECOND (Ready)");
+        assert.match(await n2.ok("log", "-m", MODULE, "-A"), /Action swap called by node1@/);
+        assert.match(await n2.ok("cmdlog"), /commands\/swap by carol@/);
         await page.click('button:text("Log out")');
         await page.waitForSelector("#login-user");
 
         // Monitor at 375 px: tiles, no actions, no configuration; the API refuses an action anyway.
         await page.setViewportSize({ width: 375, height: 800 });
         await loginByKeyboard(page, USERS.monitor);
-        await waitTileState(page, "node1", "SECOND (Ready)");
-        await waitTileState(page, "node2", "PRIM (Ready)");
+        await waitTileState(page, "node1", "PRIM (Ready)");
+        await waitTileState(page, "node2", "SECOND (Ready)");
         assert.equal(await page.locator("details.actions").count(), 0);
         assert.equal(await page.locator('a:text("Configuration")').count(), 0);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
