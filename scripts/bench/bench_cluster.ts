@@ -21,33 +21,8 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-export async function accepts(hostname: string, port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname, port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Another run (a demo, an integration test) may hold the same addresses: wait a bounded time, then say so. */
-export async function waitPortsFree(
-  addrs: readonly string[],
-  port: number,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const busy = [];
-    for (const a of addrs) if (await accepts(a, port)) busy.push(a);
-    if (busy.length === 0) return;
-    if (Date.now() > deadline) {
-      throw new Error(`${busy.map((a) => `${a}:${port}`).join(", ")} already in use by another process`);
-    }
-    console.error(`waiting for ${busy.join(", ")}:${port} to be free...`);
-    await sleep(2000);
-  }
-}
+import { accepts, waitPortsFree } from "../../tests/support/ports.ts";
+export { accepts, waitPortsFree };
 
 async function makeMirrorSafe(root: string): Promise<string> {
   const tree = join(root, `tree-${crypto.randomUUID()}`);

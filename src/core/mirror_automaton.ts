@@ -396,7 +396,7 @@ function refuse(c: Ctx, cmd: MirrorCommand, why: string) {
 }
 function accept(c: Ctx, cmd: MirrorCommand) {
   c.fx.push({ kind: "reply", commandId: cmd.id, ok: true });
-  log(c, "U", msg.action(cmd.verb, cmd.by));
+  log(c, "U", cmd.rule ? msg.actionFromRule(cmd.verb, cmd.rule) : msg.action(cmd.verb, cmd.by));
 }
 
 function onCommand(c: Ctx, cmd: MirrorCommand) {

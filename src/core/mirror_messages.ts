@@ -5,6 +5,7 @@ import type { LocalStateName, Qualifier, RemoteQualifier, RemoteStateName } from
 
 export const msg = {
   action: (verb: string, by: string) => `Action ${verb} called by ${by}`,
+  actionFromRule: (verb: string, rule: string) => `Action ${verb} from failover rule ${rule}`,
   startAutomatically: "Action start called automatically",
   startAtBoot: "Action start called at boot time",
   aloneNoHeartbeat: "Action alone called by heart: no heartbeat",

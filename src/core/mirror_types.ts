@@ -101,6 +101,8 @@ export type MirrorCommand = {
   readonly by: string;
   /** -i identity (checkers, failover machine); maxloop counting is done by the maxloop automaton */
   readonly identity?: string;
+  /** set when the failover machine sends it: logged `Action <verb> from failover rule <rule>` */
+  readonly rule?: string;
   readonly fullsync?: boolean;
   readonly nosync?: boolean;
   /** secondforce -d: epoch ms; files modified after it are copied */

@@ -16,6 +16,10 @@ import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
+import { ModuleSupervisor } from "./module_supervisor.ts";
+
+/** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
+const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
 
 const TICK_MS = 200;
 /** Frame kind of farm membership pulses (cluster membership is 1, mirror heartbeats 2). */
@@ -58,6 +62,7 @@ export class FarmRuntime {
   #nextCommand = 1;
   #lastView = "";
   #closed = false;
+  #supervisor: ModuleSupervisor | null = null;
 
   constructor(private readonly d: FarmRuntimeDeps) {
     const mode = d.config.mode === "light" ? "light" : "farm";
@@ -81,13 +86,37 @@ export class FarmRuntime {
         : [],
       vip: mode === "farm" && !!d.config.vip,
       scriptcontrol: d.config.vip?.scriptControl ?? false,
-      waitRules: false,
+      // The module supervisor always gives the failover machine's verdict (at once when it starts).
+      waitRules: true,
     });
-    this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user);
+    this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user, {
+      before: (name) => this.#supervisor?.scriptStarting(name) ?? Promise.resolve(),
+      after: (name) => this.#supervisor?.scriptEnded(name),
+    });
   }
 
   start(atBoot = false): Promise<void> {
     this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
+    this.#supervisor = new ModuleSupervisor({
+      module: this.d.module,
+      config: this.d.config,
+      resources: this.d.resources,
+      log: this.d.log,
+      scripts: this.#scripts.runner,
+      command: (c) => {
+        const id = `c${this.#nextCommand++}`;
+        this.#dispatch({
+          kind: "command",
+          id,
+          verb: c.verb as never,
+          by: c.by,
+          identity: c.identity,
+          rule: c.rule,
+        });
+      },
+      waitRules: (status, rule) => this.#dispatch({ kind: "waitRules", status, rule: rule ?? undefined }),
+    });
+    this.#supervisor.start();
     this.#publish();
     const boot = this.d.config.boot;
     if (atBoot && (boot === "on" || (boot === "auto" && this.#wasRunning()))) {
@@ -128,9 +157,12 @@ export class FarmRuntime {
     opts: { identity?: string } = {},
   ): Promise<{ ok: boolean; error?: string }> {
     if (this.#closed) return Promise.resolve({ ok: false, error: "the module is being reconfigured" });
+    if (!opts.identity) this.#supervisor?.adminCommand();
     const id = `c${this.#nextCommand++}`;
     const answer = new Promise<{ ok: boolean; error?: string }>((resolve) => this.#pending.set(id, resolve));
     this.#dispatch({ kind: "command", id, verb: verb as FarmVerb, by, identity: opts.identity });
+    // After the command: its start resets the automaton's wait status, so the verdict must follow it.
+    if (STARTS.has(verb)) this.#supervisor?.reset();
     return answer;
   }
 
@@ -146,6 +178,10 @@ export class FarmRuntime {
     const v = this.view();
     const key = `${v.local} ${v.qualifier}`;
     if (key === this.#lastView) return;
+    // A module that (re)starts waits for the wait rules' verdict: give it (once the step is over).
+    if (v.local === "WAIT" && v.qualifier === "Transient") {
+      queueMicrotask(() => this.#supervisor?.republish());
+    }
     const wasStopped = this.#lastView === "" || this.#lastView.startsWith("STOP");
     this.#lastView = key;
     // Persisted only when the module moves between stopped and running (boot="auto" needs it).
@@ -231,9 +267,16 @@ export class FarmRuntime {
     this.#dispatch({ kind: "membership", members: [] });
   }
 
+  /** `safekit checker|errd on|off`, `errd enable|disable CLASS`. */
+  setSwitch(name: string, value: string): void {
+    if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");
+    else if (name.startsWith("errdclass:")) this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#tick);
+    await this.#supervisor?.stop();
     this.#scripts.killAll();
     await this.#membershipOp;
     await this.#membership?.close();

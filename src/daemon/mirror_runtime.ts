@@ -21,6 +21,10 @@ import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
+import { ModuleSupervisor } from "./module_supervisor.ts";
+
+/** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
+const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
 
 const TICK_MS = 100;
 const SYNC_DELTA_MS = 90_000;
@@ -99,6 +103,7 @@ export class MirrorRuntime {
   #factsFile: string;
   #lastView = "";
   #closed = false;
+  #supervisor: ModuleSupervisor | null = null;
 
   constructor(private readonly d: MirrorRuntimeDeps) {
     this.#factsFile = join(d.paths.moduleVar(d.module), "mirror_facts.json");
@@ -116,7 +121,10 @@ export class MirrorRuntime {
       syncRefreshMs: SYNC_REFRESH_MS,
     };
     this.#state = initialMirrorState(mc, this.#loadFacts());
-    this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user);
+    this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user, {
+      before: (name) => this.#supervisor?.scriptStarting(name) ?? Promise.resolve(),
+      after: (name) => this.#supervisor?.scriptEnded(name),
+    });
   }
 
   #loadFacts(): PersistentFacts | undefined {
@@ -141,6 +149,26 @@ export class MirrorRuntime {
       onTimeout: (ident) => this.#dispatch({ kind: "heartbeatTimeout", ident }),
     });
     this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
+    this.#supervisor = new ModuleSupervisor({
+      module: this.d.module,
+      config: this.d.config,
+      resources: this.d.resources,
+      log: this.d.log,
+      scripts: this.#scripts.runner,
+      command: (c) => {
+        const id = `c${this.#nextCommand++}`;
+        this.#dispatch({
+          kind: "command",
+          id,
+          verb: c.verb as never,
+          by: c.by,
+          identity: c.identity,
+          rule: c.rule,
+        });
+      },
+      waitRules: (status, rule) => this.#dispatch({ kind: "waitRules", status, rule: rule ?? undefined }),
+    });
+    this.#supervisor.start();
     this.#publish();
     if (!atBoot) return;
     this.#dispatch({
@@ -179,9 +207,12 @@ export class MirrorRuntime {
     opts: CommandOptions = {},
   ): Promise<{ ok: boolean; error?: string }> {
     if (this.#closed) return Promise.resolve({ ok: false, error: "the module is being reconfigured" });
+    if (!opts.identity) this.#supervisor?.adminCommand();
     const id = `c${this.#nextCommand++}`;
     const answer = new Promise<{ ok: boolean; error?: string }>((resolve) => this.#pending.set(id, resolve));
     this.#dispatch({ kind: "command", id, verb, by, ...opts });
+    // After the command: its start resets the automaton's wait status, so the verdict must follow it.
+    if (STARTS.has(verb)) this.#supervisor?.reset();
     return answer;
   }
 
@@ -201,6 +232,10 @@ export class MirrorRuntime {
     const v = this.view();
     const key = `${v.local} ${v.qualifier} ${v.remote} ${this.#state.lastReady}`;
     if (key === this.#lastView) return;
+    // A module that (re)starts waits for the wait rules' verdict: give it (once the step is over).
+    if (v.local === "WAIT" && v.qualifier === "Transient") {
+      queueMicrotask(() => this.#supervisor?.republish());
+    }
     this.#lastView = key;
     this.d.onStateChange(v, this.#state.lastReady);
   }
@@ -252,9 +287,16 @@ export class MirrorRuntime {
     }
   }
 
+  /** `safekit checker|errd on|off`, `errd enable|disable CLASS`. */
+  setSwitch(name: string, value: string): void {
+    if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");
+    else if (name.startsWith("errdclass:")) this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#tick);
+    await this.#supervisor?.stop();
     this.#scripts.killAll();
     await this.#heartbeats?.close();
     for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });

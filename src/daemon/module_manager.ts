@@ -39,7 +39,12 @@ export type ModuleRuntime = {
 /** What drives a configured module's states (the mirror runtime; farm and light modules come later). */
 export type EngineMetrics = {
   heartbeats?: { sent: number; received: number; accepted: number; dropped: Record<string, number> };
-  membership?: { sent: number; received: number; accepted: number; dropped: Readonly<Record<string, number>> };
+  membership?: {
+    sent: number;
+    received: number;
+    accepted: number;
+    dropped: Readonly<Record<string, number>>;
+  };
   scripts: ReadonlyMap<string, { runs: number; failures: number; timeouts: number; lastDurationMs: number }>;
 };
 

@@ -191,6 +191,13 @@ export type ScriptDone = { script: string; runId: number; exitCode: number; time
  * at once with exit code 0. Every script is bounded: forced stop calls by forcestoptimeout, all others
  * (start scripts included, so a hung start never wedges the module) by nicestoptimeout.
  */
+export type ScriptHooks = {
+  /** Awaited before the script starts (e.g. stop the checkers of the phase a stop script ends). */
+  before?(name: string, force: boolean): Promise<void>;
+  /** Called once it ended (e.g. start the checkers of the phase a start script began). */
+  after?(name: string, force: boolean): void;
+};
+
 export type ScriptStats = { runs: number; failures: number; timeouts: number; lastDurationMs: number };
 
 export class AutomatonScripts {
@@ -199,11 +206,37 @@ export class AutomatonScripts {
   /** Per script name, for the metrics. */
   readonly stats = new Map<string, ScriptStats>();
 
-  constructor(paths: NodePaths, module: string, private readonly user: UserConfig | undefined) {
+  constructor(
+    paths: NodePaths,
+    module: string,
+    private readonly user: UserConfig | undefined,
+    /** Around each script: checkers and errd classes follow the scripts (spec §4.10, §4.11). */
+    private readonly hooks: ScriptHooks = {},
+  ) {
     this.#runner = user ? new ScriptRunner(paths, module, user) : null;
   }
 
+  /** The runner of module executables (custom checkers, errd handlers use its environment). */
+  get runner(): ScriptRunner | null {
+    return this.#runner;
+  }
+
   run(
+    name: string,
+    runId: number,
+    args: readonly string[],
+    force: boolean,
+    done: (d: ScriptDone) => void,
+  ): void {
+    const finish = (d: ScriptDone) => {
+      this.hooks.after?.(name, force);
+      done(d);
+    };
+    const before = this.hooks.before?.(name, force) ?? Promise.resolve();
+    before.catch(() => {}).then(() => this.#spawn(name, runId, args, force, finish));
+  }
+
+  #spawn(
     name: string,
     runId: number,
     args: readonly string[],

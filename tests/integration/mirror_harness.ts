@@ -18,6 +18,8 @@ export type MirrorModuleOptions = {
   niceStop?: string;
   forceStop?: string;
   boot?: "on" | "off" | "auto";
+  /** Extra attributes of <service>, e.g. `maxloop="2"`. */
+  serviceAttrs?: string;
   /** Extra elements inside <service> (e.g. an <rfs> block). */
   extra?: string;
   /** Script bodies to use instead of the recorder, by name. */
@@ -30,13 +32,17 @@ export async function mirrorSafe(root: string, o: MirrorModuleOptions = {}): Pro
   await Deno.mkdir(join(tree, "bin"), { recursive: true });
   await Deno.writeTextFile(
     join(tree, "conf", "userconfig.xml"),
-    `<safe><service mode="mirror" failover="${o.failover ?? "on"}"${o.boot ? ` boot="${o.boot}"` : ""}>
+    `<safe><service mode="mirror" failover="${o.failover ?? "on"}"${o.boot ? ` boot="${o.boot}"` : ""}${
+      o.serviceAttrs ? ` ${o.serviceAttrs}` : ""
+    }>
   <heart pulse="${o.pulse ?? "200ms"}" timeout="${o.timeout ?? "1s"}"><heartbeat name="default"/></heart>
   ${o.extra ?? ""}
   <user nicestoptimeout="${o.niceStop ?? "10s"}" forcestoptimeout="${o.forceStop ?? "10s"}"/>
 </service></safe>`,
   );
-  for (const s of ["prestart", "start_prim", "stop_prim", "start_second", "stop_second", "poststop"]) {
+  const names = new Set(["prestart", "start_prim", "stop_prim", "start_second", "stop_second", "poststop"]);
+  for (const extra of Object.keys(o.scripts ?? {})) names.add(extra);
+  for (const s of names) {
     await Deno.writeTextFile(join(tree, "bin", s), o.scripts?.[s] ?? RECORD, { mode: 0o755 });
     await Deno.chmod(join(tree, "bin", s), 0o755);
   }

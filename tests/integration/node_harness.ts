@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { signPeerRequest } from "../../src/web/peer_auth.ts";
+import { waitPortsFree } from "../support/ports.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -131,6 +132,7 @@ export async function withNodes(
   names: readonly [string, string][],
   fn: (nodes: TestNode[], root: string) => Promise<void>,
 ): Promise<void> {
+  await waitPortsFree(names.map(([, a]) => a), 9010);
   const root = await Deno.makeTempDir({ prefix: "safekit-it-" });
   const nodes = names.map(([n, a]) => new TestNode(n, a, root));
   try {

@@ -7,7 +7,8 @@ export function isRoot(): boolean {
 
 export function hasCommand(cmd: string): boolean {
   try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" }).outputSync()
+    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" })
+      .outputSync()
       .success;
   } catch {
     return false;

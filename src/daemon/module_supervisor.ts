@@ -1,0 +1,250 @@
+// Detection for one running module (spec §3.3, §4.10, §4.11, §5): its checkers and errd process monitor
+// set resources; every `period` the failover machine evaluates the rules over them and asks for actions,
+// which go to the module's automaton as commands carrying an identity, so maxloop counts them. It follows
+// the module's scripts: `pre` checkers and errd classes start after prestart and stop before poststop,
+// `prim`/`second`/`both` ones around start_*/stop_* (the runtime calls `scriptStarting`/`scriptEnded`).
+import { CheckerSet } from "../checkers/mod.ts";
+import type { CheckerWhen, ModuleConfig } from "../config/mod.ts";
+import {
+  buildRuleSet,
+  type FailoverMachineState,
+  failoverMachineStep,
+  initialFailoverState,
+  type RuleSet,
+} from "../core/failover_rules/mod.ts";
+import { type ControlAction, initialMaxloopState, type MaxloopState, maxloopStep } from "../core/maxloop.ts";
+import { ErrdMonitor } from "../errd/mod.ts";
+import type { ModuleLog, ResourceStore } from "../store/mod.ts";
+import type { ScriptRunner } from "./script_runner.ts";
+
+export type SupervisedCommand = { verb: string; by: string; identity?: string; rule?: string };
+
+export type SupervisorDeps = {
+  readonly module: string;
+  readonly config: ModuleConfig;
+  readonly resources: ResourceStore;
+  readonly log: ModuleLog;
+  /** The module's script environment (custom checkers, errd handlers); null without <user>. */
+  readonly scripts: ScriptRunner | null;
+  /** Sends a control command to the module's automaton. */
+  command(c: SupervisedCommand): void;
+  /** The wait rules' verdict changed: init, down (a wait rule fires) or up. */
+  waitRules(status: "init" | "down" | "up", rule: string | null): void;
+  /** The peer's resources (mirror, from heartbeats), for `remote.` rules; null when unknown. */
+  remoteResources?(): ReadonlyMap<string, string> | null;
+};
+
+const SCRIPT_PHASE: Record<string, CheckerWhen> = {
+  prestart: "pre",
+  poststop: "pre",
+  start_prim: "prim",
+  stop_prim: "prim",
+  start_second: "second",
+  stop_second: "second",
+  start_both: "both",
+  stop_both: "both",
+};
+
+export class ModuleSupervisor {
+  readonly ruleSet: RuleSet;
+  #checkers: CheckerSet;
+  #errd: ErrdMonitor | null;
+  #machine: FailoverMachineState = initialFailoverState();
+  #maxloop: MaxloopState;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastWait = "";
+
+  constructor(private readonly d: SupervisorDeps, maxloop?: MaxloopState) {
+    this.ruleSet = buildRuleSet(d.config, { file: "userconfig.xml" });
+    this.#maxloop = maxloop ?? initialMaxloopState();
+    const env = d.scripts ?? { userBin: "/nonexistent", environment: () => ({}) };
+    this.#checkers = new CheckerSet(
+      d.config.check ?? [],
+      (resource, value) => this.#setResource(resource, value, componentOf(resource)),
+      {
+        module: d.module,
+        scripts: env,
+        onModuleRestarted: () => this.#detector("stopstart", "modulecheck"),
+        log: (m) => this.#log("I", "checker", m),
+      },
+    );
+    this.#errd = d.config.errd && d.config.user
+      ? new ErrdMonitor(d.config.errd, {
+        onAction: (a) => this.#detector(a.action, "errd"),
+        onResource: (r, v) => this.#setResource(r, v, "errd"),
+        log: (level, m) => this.#log(level, "errd", m),
+        scripts: env,
+        initiallyOn: this.#setting("usersetting.errd") !== "off",
+      })
+      : null;
+  }
+
+  start(): void {
+    void this.#checkers.setEnabled(this.#setting("usersetting.checker") !== "off");
+    this.#errd?.start();
+    this.#timer = setInterval(() => this.tick(Date.now()), this.ruleSet.periodMs);
+    this.reset();
+  }
+
+  #setting(name: string): string | undefined {
+    return this.d.resources.get(name)?.value as string | undefined;
+  }
+
+  /** The module was started or stopped by an administrator: start deciding afresh. */
+  reset(): void {
+    // A (re)started module's checkers have not run yet: their resources are `init` (spec §2.1), so a wait
+    // rule on them holds the module in WAIT (Transient) until each has answered (or its script set it).
+    const at = Date.now();
+    for (const c of this.d.config.check ?? []) {
+      this.d.resources.set(c.resource, "init", { at, by: "heart" });
+    }
+    this.#machine = failoverMachineStep(this.#machine, { kind: "reset" }, this.ruleSet).state;
+    this.#lastWait = "";
+    // Decide at once rather than a period later: without wait rules the module starts without delay.
+    this.tick(Date.now());
+  }
+
+  /** Sends the current verdict again (the automaton forgot it when the module (re)started). */
+  republish(): void {
+    this.#lastWait = "";
+    this.#publishWait(false);
+  }
+
+  /** Called before a script starts: a stop script ends its phase first. */
+  async scriptStarting(name: string): Promise<void> {
+    const phase = SCRIPT_PHASE[name];
+    if (!phase || !(name.startsWith("stop_") || name === "poststop")) return;
+    this.#errd?.disableClass(phase);
+    if (phase === "second") this.#errd?.disableClass("sec");
+    await this.#checkers.phaseEnding(phase);
+  }
+
+  /** Called once a script ended: a start script opens its phase. */
+  scriptEnded(name: string): void {
+    const phase = SCRIPT_PHASE[name];
+    if (!phase || !(name.startsWith("start_") || name === "prestart")) return;
+    this.#errd?.enableClass(phase);
+    if (phase === "second") this.#errd?.enableClass("sec");
+    void this.#checkers.phaseStarted(phase);
+  }
+
+  /** `safekit checker on|off`, `safekit errd on|off` (persisted as usersetting.* resources). */
+  setSwitch(name: "checker" | "errd", on: boolean): void {
+    this.#setResource(`usersetting.${name}`, on ? "on" : "off", "safeadmin");
+    if (name === "checker") void this.#checkers.setEnabled(on);
+    else this.#errd?.setSwitch(on);
+  }
+
+  enableErrdClass(name: string, on: boolean): void {
+    if (on) this.#errd?.enableClass(name);
+    else this.#errd?.disableClass(name);
+  }
+
+  /** An administrator command (no identity) resets the maxloop counter (spec §2.2). */
+  adminCommand(): void {
+    this.#applyMaxloop({ kind: "action", action: "start" });
+  }
+
+  tick(now: number): void {
+    const local = new Map(this.d.resources.list().map((r) => [r.name, String(r.value)]));
+    const out = failoverMachineStep(this.#machine, {
+      kind: "tick",
+      now,
+      resources: { local, remote: this.d.remoteResources?.() ?? null },
+    }, this.ruleSet);
+    this.#machine = out.state;
+    for (const e of out.effects) {
+      if (e.kind === "assign") {
+        this.#setResource(e.resource, e.value, `failover rule ${e.rule}`);
+        this.#log("I", "heart", e.log);
+      } else if (e.kind === "transition") {
+        this.#log("E", "heart", e.log);
+      } else if (e.action === "wait" || e.action === "wakeup") {
+        this.#log(e.action === "wait" ? "C" : "E", "heart", e.log);
+      } else {
+        this.#detector(e.action, "failover", e.rule);
+      }
+    }
+    this.#publishWait(false);
+  }
+
+  #publishWait(force: boolean): void {
+    const m = this.#machine;
+    const status = m.mode === "running" ? "up" : m.mode === "waiting" && !m.transient ? "down" : "init";
+    const key = `${status} ${m.waitRule ?? ""}`;
+    if (!force && key === this.#lastWait) return;
+    this.#lastWait = key;
+    this.d.waitRules(status, m.waitRule);
+  }
+
+  /** A detector asks for an action: maxloop decides whether it runs, or stops the module instead. */
+  #detector(action: string, identity: string, rule?: string): void {
+    if (action === "noaction") return;
+    const verdict = this.#applyMaxloop({
+      kind: "action",
+      action: action as ControlAction,
+      identity: rule ?? identity,
+    });
+    if (verdict === "stop") {
+      this.d.command({ verb: "stop", by: "maxloop" });
+      return;
+    }
+    this.d.command({ verb: action, by: identity, identity: rule ?? identity, rule });
+  }
+
+  #applyMaxloop(event: Parameters<typeof maxloopStep>[1]): "allow" | "stop" {
+    const out = maxloopStep(this.#maxloop, event, Date.now(), {
+      maxLoop: this.d.config.maxLoop,
+      loopIntervalMs: this.d.config.loopIntervalMs,
+      automaticReboot: this.d.config.automaticReboot,
+    });
+    this.#maxloop = out.state;
+    let verdict: "allow" | "stop" = "allow";
+    for (const e of out.effects) {
+      if (e.kind === "stop") {
+        verdict = "stop";
+      } else if (e.kind === "resource") {
+        this.#setResource(e.name, String(e.value), "heart");
+      }
+    }
+    return verdict;
+  }
+
+  get maxloopState(): MaxloopState {
+    return this.#maxloop;
+  }
+
+  #setResource(resource: string, value: string, by: string): void {
+    const at = Date.now();
+    const { changed } = this.d.resources.set(resource, value, { at, by });
+    if (changed) this.#log(value === "down" ? "C" : "I", by, `Resource ${resource} set to ${value} by ${by}`);
+  }
+
+  #log(level: "U" | "E" | "C" | "S" | "I" | "D", component: string, message: string): void {
+    this.d.log.append({
+      at: Date.now(),
+      component: component.replace(/\|/g, "/").slice(0, 64),
+      level,
+      message,
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#errd?.stop();
+    await this.#checkers.stopAll();
+  }
+}
+
+function componentOf(resource: string): string {
+  const cls = resource.split(".")[0];
+  return ({
+    tcp: "tcpcheck",
+    ping: "pingcheck",
+    intf: "intfcheck",
+    ip: "ipcheck",
+    module: "modulecheck",
+    custom: "customscript",
+    splitbrain: "splitbraincheck",
+  } as Record<string, string>)[cls] ?? cls;
+}
