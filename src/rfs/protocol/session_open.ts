@@ -58,7 +58,11 @@ async function expect<T extends Message["type"]>(
     }
     throw e;
   }
-  if (m === null) throw new HandshakeError(`handshake with the ${who} failed: it closed the connection`);
+  if (m === null) {
+    throw new HandshakeError(
+      `handshake with the ${who} failed: it closed the connection (a different cluster key, or not a replication port?)`,
+    );
+  }
   if (m.type === "error") throw new HandshakeError(`the ${who} refused the connection: ${m.reason}`);
   if (m.type !== type) {
     ch.close(`handshake: ${type} expected, ${m.type} received`);
