@@ -59,7 +59,13 @@ export function openSocket(domain: number, type: number, protocol: number, netns
   }
   if (!/^[\w.-]+$/.test(netns)) throw new Error(`invalid network namespace name '${netns}'`);
   const home = openFd("/proc/thread-self/ns/net");
-  const target = openFd(`/run/netns/${netns}`);
+  let target: number;
+  try {
+    target = openFd(`/run/netns/${netns}`);
+  } catch (e) {
+    S.close(home);
+    throw e;
+  }
   try {
     if (S.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns ${netns}: errno ${errno()}`);
     const fd = S.socket(domain, type, protocol);

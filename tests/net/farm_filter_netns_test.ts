@@ -92,6 +92,18 @@ Deno.test({
       assertShares(counts, { a: 1 / 3, b: 1 / 3, c: 1 / 3 }, 3000);
       assert.equal(await neighbourMac(client, VIP), VMAC, "the client knows the VIP by its virtual MAC only");
 
+      // Buckets move between live nodes: a flow established on one node stays there (conntrack), and the
+      // new owner ignores it instead of resetting it.
+      const held = spawnInNetns(client.ns, "tcp_client.ts", ["hold-echo", VIP, `${PORT}`, "700"]);
+      procs.push(held);
+      const owner = (await held.next(15000)).replace("connected node-", "");
+      assert.ok(["a", "b", "c"].includes(owner), `held connection answered by ${owner}`);
+      const heir = nodes.find((n) => n.name !== owner)!;
+      await setFarmBuckets(lab.hosts[owner].cmds, table, 0, []);
+      await setFarmBuckets(heir.cmds, table, 0, Array.from({ length: 256 }, (_, i) => i));
+      assert.equal(await held.next(5000), "echo ping", "the established flow survives the bucket move");
+      for (const n of nodes) await setFarmBuckets(n.cmds, table, 0, bucketsOf(three, n.name));
+
       // Node c leaves: a and b take its buckets (one transaction each), c drops its filter and its VIP.
       const two = assignBuckets(group, ["a", "b"]);
       await setFarmBuckets(nodes[0].cmds, table, 0, bucketsOf(two, "a"));

@@ -1,5 +1,5 @@
 // Lab TCP service: answers each connection with its node name, then keeps it open until the peer closes
-// (so a test can hold an established connection). Prints "ready" once listening.
+// (so a test can hold an established connection), echoing what it receives. Prints "ready" once listening.
 const [name, port] = Deno.args;
 const listener = Deno.listen({ hostname: "0.0.0.0", port: Number(port) });
 console.log("ready");
@@ -8,8 +8,8 @@ for await (const c of listener) {
   (async () => {
     try {
       await c.write(enc.encode(name));
-      const buf = new Uint8Array(16);
-      while ((await c.read(buf)) !== null) { /* drain until EOF */ }
+      const buf = new Uint8Array(64);
+      for (let n; (n = await c.read(buf)) !== null;) await c.write(buf.subarray(0, n)); // echo
     } catch { /* reset by the test: expected */ }
     try {
       c.close();

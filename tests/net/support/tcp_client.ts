@@ -2,6 +2,8 @@
 //   count VIP PORT N CONCURRENCY  -> one JSON line {name: count, ..., "TIMEOUT": n, "ERR:..": n}
 //   probe VIP PORT EXPECT DEADLINE_MS -> connects every 50 ms until EXPECT answers; prints {"at": epoch ms}
 //   hold VIP PORT -> connects, prints "connected <name>", then the way the connection ended
+//   hold-echo VIP PORT DELAY_MS -> connects, prints "connected <name>", waits, sends "ping" and prints
+//     "echo <reply>" or how it failed (2 s timeout)
 const [mode, vip, portS, a, b] = Deno.args;
 const port = Number(portS);
 const dec = new TextDecoder();
@@ -66,4 +68,26 @@ if (mode === "count") {
   } catch (e) {
     console.log((e as Error).name);
   }
+} else if (mode === "hold-echo") {
+  const { who, conn } = await ask(2000, true);
+  console.log(`connected ${who}`);
+  if (!conn) Deno.exit(1);
+  await new Promise((r) => setTimeout(r, Number(a)));
+  const { who: reply } = await (async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await conn.write(new TextEncoder().encode("ping"));
+      const buf = new Uint8Array(16);
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error("TIMEOUT")), 2000))),
+      ]);
+      return { who: n ? `echo ${dec.decode(buf.subarray(0, n))}` : "eof" };
+    } catch (e) {
+      return { who: (e as Error).message === "TIMEOUT" ? "TIMEOUT" : (e as Error).name };
+    } finally {
+      clearTimeout(timer);
+    }
+  })();
+  console.log(reply);
 }
