@@ -2,7 +2,7 @@
 // The browser console against two real node services, in headless chromium: log in by keyboard, see both
 // nodes' tiles, swap as a Control user and watch the roles exchange, read the log and a resource's history
 // through node1 for node2, see a Monitor user get no actions (and a refused direct call) at 375 px wide,
-// and have the cluster.xml editor flag an error with its line.
+// have the cluster.xml editor flag an error with its line, and see a stopped node as an ERROR tile.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -171,6 +171,14 @@ Deno.test({
         await page.fill("#cluster-xml", xml);
         await page.waitForSelector(".verdict-ok");
         assert.match(await page.textContent(".verdict-ok") ?? "", /node1, node2/);
+
+        // A node that stops answering becomes a red ERROR tile; the other node takes over.
+        await page.click('a:text("Monitoring")');
+        await waitTileState(page, "node2", "SECOND (Ready)");
+        await n2.stop();
+        await waitTileState(page, "node2", "ERROR");
+        assert.equal(await page.getAttribute(tile("node2"), "class"), "tile tile-red");
+        await shot(page, "7-node2-error");
 
         assert.deepEqual(browser.problems, []);
       } finally {
