@@ -11,6 +11,7 @@ import { confcheck, config, confinfo, deconfig, module } from "./verbs_module.ts
 import * as mon from "./verbs_monitoring.ts";
 import * as ctl from "./verbs_control.ts";
 import { apikey } from "./verbs_apikey.ts";
+import * as det from "./verbs_detection.ts";
 
 const VERBS: Record<string, Verb> = {
   level: mon.level,
@@ -38,6 +39,12 @@ const VERBS: Record<string, Verb> = {
   waitstart: ctl.waitstart,
   waitstop: ctl.waitstop,
   apikey,
+  checker: det.checker,
+  errd: det.errd,
+  incloop: det.incloop,
+  resetloop: det.resetloop,
+  checkloop: det.checkloop,
+  kill: det.kill,
   cluster,
   module,
   config,
@@ -54,6 +61,8 @@ const USAGE = `usage: safekit <command> [options] [--json]
   webservercfg -passwd PWD [-user NAME] [-role Admin|Control|Monitor] | -rcmdpasswd PWD [-rcmduser NAME]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
+  checker on|off -m AM | errd on|off|enable CLASS|disable CLASS|list -m AM
+  incloop -m AM -i ID | resetloop -m AM [-i ID] | checkloop -m AM | kill -name=N [-argregex=RE] -level=L
   level | state [-m AM] [-v|-lq] | waitstate -m AM STATE [-t S] | cmdlog
   log -m AM [-s N] [-A] | logview -m AM [-A] | logsave -m AM [-A] /abs/file | printi|printe -m AM "msg"
   get -m AM -r RES | set -m AM -r RES -v VALUE [-n] [-l] [-i ID]

@@ -257,6 +257,46 @@ export function apiRoutes(s: NodeService): Route[] {
     },
     {
       method: "post",
+      path: "/modules/{module}/switches/{name}",
+      summary: "Maintenance switches: checker on|off, errd on|off, errdclass (body {value, class})",
+      mutates: true,
+      requiredRole: "Control",
+      requestBody: "json",
+      handler: (req) => {
+        const name = req.params.name;
+        if (name !== "checker" && name !== "errd" && name !== "errdclass") {
+          throw new NodeError(`unknown switch '${name}' (expected checker, errd or errdclass)`);
+        }
+        const b = req.json<{ value?: unknown; class?: unknown }>();
+        if (b.value !== "on" && b.value !== "off") throw new NodeError("value must be 'on' or 'off'");
+        if (name === "errdclass" && (typeof b.class !== "string" || !/^[\w.-]{1,64}$/.test(b.class))) {
+          throw new NodeError("class must be an errd class name (letters, digits, '_', '-', '.')");
+        }
+        s.modules.setSwitch(req.params.module, name, b.value, b.class as string | undefined);
+        return { json: { ok: true } };
+      },
+    },
+    {
+      method: "post",
+      path: "/modules/{module}/loop/{op}",
+      summary: "maxloop counter: incloop (body {handler}), resetloop, checkloop; returns the exit code",
+      mutates: true,
+      requiredRole: "Control",
+      requestBody: "json",
+      handler: (req) => {
+        const op = req.params.op;
+        if (op !== "incloop" && op !== "resetloop" && op !== "checkloop") {
+          throw new NodeError(`unknown loop operation '${op}' (expected incloop, resetloop or checkloop)`);
+        }
+        const b = req.body.length ? req.json<{ handler?: unknown }>() : {};
+        if (b.handler !== undefined && (typeof b.handler !== "string" || b.handler.length > 64)) {
+          throw new NodeError("handler must be a name of at most 64 characters");
+        }
+        return { json: { code: s.modules.loop(req.params.module, op, b.handler as string | undefined) } };
+      },
+    },
+    {
+      method: "post",
       path: "/shutdown",
       summary: "Stop every module of this node (safekit shutdown)",
       mutates: true,

@@ -287,6 +287,11 @@ export class MirrorRuntime {
     }
   }
 
+  loop(op: "incloop" | "resetloop" | "checkloop", handler?: string): number {
+    if (!this.#supervisor) throw new Error("the module's detectors are not running");
+    return this.#supervisor.loop(op, handler);
+  }
+
   /** `safekit checker|errd on|off`, `errd enable|disable CLASS`. */
   setSwitch(name: string, value: string): void {
     if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");

@@ -50,6 +50,8 @@ export type EngineMetrics = {
 
 export type ModuleEngine = {
   start(atBoot?: boolean): Promise<void>;
+  setSwitch(name: string, value: string): void;
+  loop(op: "incloop" | "resetloop" | "checkloop", handler?: string): number;
   metrics(): EngineMetrics;
   close(): Promise<void>;
   view(): ModuleStateView;
@@ -455,6 +457,29 @@ export class ModuleManager {
     }
     const r = await rt.engine.command(verb, by, opts);
     if (!r.ok) throw conflict(r.error ?? `'${verb}' refused`);
+  }
+
+  /**
+   * `safekit checker|errd on|off` and `errd enable|disable CLASS`: persisted as usersetting.* resources (so
+   * they hold across restarts and reboots, spec §3.6) and applied at once when the module runs.
+   */
+  setSwitch(name: string, switchName: "checker" | "errd" | "errdclass", value: string, cls?: string): void {
+    const { rt, resources } = this.requireStores(name);
+    if (switchName === "errdclass") {
+      if (!rt.engine) {
+        throw conflict(`module '${name}' is not running: errd classes apply to a running module`);
+      }
+      rt.engine.setSwitch(`errdclass:${cls}`, value);
+      return;
+    }
+    resources.set(`usersetting.${switchName}`, value, { at: Date.now(), by: "root" });
+    rt.engine?.setSwitch(switchName, value);
+  }
+
+  loop(name: string, op: "incloop" | "resetloop" | "checkloop", handler?: string): number {
+    const rt = this.get(name);
+    if (!rt.engine) throw conflict(`module '${name}' is not running`);
+    return rt.engine.loop(op, handler);
   }
 
   close(): void {

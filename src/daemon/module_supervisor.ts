@@ -210,6 +210,27 @@ export class ModuleSupervisor {
     return verdict;
   }
 
+  /** `safekit incloop|resetloop|checkloop`: the exit code the command returns (spec §3.3). */
+  loop(op: "incloop" | "resetloop" | "checkloop", handler?: string): number {
+    const event = op === "incloop"
+      ? { kind: "incloop" as const, handler: handler ?? "" }
+      : op === "resetloop"
+      ? { kind: "resetloop" as const, handler }
+      : { kind: "checkloop" as const };
+    const out = maxloopStep(this.#maxloop, event, Date.now(), {
+      maxLoop: this.d.config.maxLoop,
+      loopIntervalMs: this.d.config.loopIntervalMs,
+      automaticReboot: this.d.config.automaticReboot,
+    });
+    this.#maxloop = out.state;
+    let code = 0;
+    for (const e of out.effects) {
+      if (e.kind === "result") code = e.code;
+      else if (e.kind === "resource") this.#setResource(e.name, String(e.value), "heart");
+    }
+    return code;
+  }
+
   get maxloopState(): MaxloopState {
     return this.#maxloop;
   }

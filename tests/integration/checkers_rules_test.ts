@@ -78,3 +78,24 @@ Deno.test("custom checker with action=wait: init keeps WAIT Transient, down stop
     assert.ok(!runs.some((r) => r.startsWith("poststop")), "a wait is not a stop: no poststop");
   });
 });
+
+Deno.test("maintenance switches persist as usersetting.*; incloop/checkloop/resetloop answer by exit code", async () => {
+  await withNodes(NODES, async ([n1, n2], root) => {
+    await setupMirror(n1, n2, root);
+    await n1.ok("prim", "-m", MODULE);
+    await waitState(n1, "ALONE Ready");
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) codes.push((await n1.cli("incloop", "-m", MODULE, "-i", "handler")).code);
+    assert.deepEqual(codes, [0, 0, 0, 1], "the 4th increment passes maxloop (3)");
+    assert.equal((await n1.cli("checkloop", "-m", MODULE)).code, 1);
+    assert.equal((await n1.cli("resetloop", "-m", MODULE)).code, 0);
+    assert.equal((await n1.cli("checkloop", "-m", MODULE)).code, 0);
+    await n1.ok("checker", "off", "-m", MODULE);
+    await n1.ok("errd", "off", "-m", MODULE);
+    assert.equal((await n1.ok("get", "-m", MODULE, "-r", "usersetting.checker")).trim(), "off");
+    assert.equal((await n1.ok("get", "-m", MODULE, "-r", "usersetting.errd")).trim(), "off");
+    const bad = await n1.cli("checker", "maybe", "-m", MODULE);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /expects on or off/);
+  });
+});

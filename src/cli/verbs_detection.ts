@@ -1,0 +1,86 @@
+// Detection switches and counters (spec §3.3, §3.6, §3.8): checker on|off, errd on|off|enable|disable|list,
+// incloop/resetloop/checkloop, and `kill` (local: it acts on this host's processes).
+import { moduleArg, parseVerbArgs } from "./argv.ts";
+import { CliError } from "./cli_error.ts";
+import { printJson, type Verb } from "./context.ts";
+import { expectOk } from "./daemon_client.ts";
+
+function onOff(verb: string, v: string | undefined): "on" | "off" {
+  if (v === "on" || v === "off") return v;
+  throw new CliError(`'${verb}' expects on or off, got '${v ?? ""}'`);
+}
+
+export const checker: Verb = async (ctx, args) => {
+  const a = parseVerbArgs("checker", args, { values: ["m"], positionals: [1, 1] });
+  const m = moduleArg("checker", a);
+  const value = onOff("checker", a.positionals[0]);
+  expectOk(await ctx.client.request("POST", `/api/v1/modules/${m}/switches/checker`, { value }));
+  if (!ctx.json) ctx.io.out(`checkers ${value} for module ${m} (kept across restarts: usersetting.checker)`);
+  return 0;
+};
+
+export const errd: Verb = async (ctx, args) => {
+  const a = parseVerbArgs("errd", args, { values: ["m"], positionals: [1, 2] });
+  const m = moduleArg("errd", a);
+  const [sub, cls] = a.positionals;
+  if (sub === "on" || sub === "off") {
+    expectOk(await ctx.client.request("POST", `/api/v1/modules/${m}/switches/errd`, { value: sub }));
+    if (!ctx.json) {
+      ctx.io.out(`process monitoring ${sub} for module ${m} (kept across restarts: usersetting.errd)`);
+    }
+    return 0;
+  }
+  if (sub === "enable" || sub === "disable") {
+    if (!cls) throw new CliError(`'errd ${sub}' needs a class name: safekit errd ${sub} "classname" -m ${m}`);
+    expectOk(
+      await ctx.client.request("POST", `/api/v1/modules/${m}/switches/errdclass`, {
+        value: sub === "enable" ? "on" : "off",
+        class: cls,
+      }),
+    );
+    return 0;
+  }
+  if (sub === "list") {
+    const res = expectOk<{ name: string; value: string }[]>(
+      await ctx.client.request("GET", `/api/v1/modules/${m}/resources`),
+    );
+    const procs = res.filter((r) => r.name.startsWith("proc.") || r.name === "usersetting.errd");
+    if (ctx.json) return printJson(ctx, procs), 0;
+    for (const r of procs) ctx.io.out(`${r.name} ${r.value}`);
+    return 0;
+  }
+  throw new CliError(`'errd': expected on, off, enable CLASS, disable CLASS or list, got '${sub}'`);
+};
+
+function loopVerb(op: "incloop" | "resetloop" | "checkloop"): Verb {
+  return async (ctx, args) => {
+    const a = parseVerbArgs(op, args, { values: ["m", "i"] });
+    const m = moduleArg(op, a);
+    if (op === "incloop" && !a.value("i")) {
+      throw new CliError("'incloop' needs the handler's identity: -i <handler>");
+    }
+    const body = a.value("i") ? { handler: a.value("i") } : {};
+    const out = expectOk<{ code: number }>(
+      await ctx.client.request("POST", `/api/v1/modules/${m}/loop/${op}`, body),
+    );
+    if (ctx.json) printJson(ctx, out);
+    return out.code;
+  };
+}
+export const incloop = loopVerb("incloop");
+export const resetloop = loopVerb("resetloop");
+export const checkloop = loopVerb("checkloop");
+
+export const kill: Verb = async (ctx, args) => {
+  if (ctx.remote) throw new CliError("'kill' acts on this host's processes: run it on the node itself");
+  const { parseKillArgs, runKill } = await import("../errd/mod.ts");
+  let req;
+  try {
+    req = parseKillArgs(args);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const out = await runKill(req);
+  for (const l of out.lines) ctx.io.out(l);
+  return out.exitCode;
+};
