@@ -9,6 +9,7 @@ import {
   parseUserConfig,
   validateModuleAgainstCluster,
 } from "../config/mod.ts";
+import { buildRuleSet } from "../core/failover_rules/mod.ts";
 import { installModuleTree, packageModuleDir, readSafeArchive } from "../module_package/mod.ts";
 import { atomicWriteFile, readTextIfExists } from "../platform/atomic_write.ts";
 import type { NodePaths } from "../platform/node_paths.ts";
@@ -166,6 +167,8 @@ export class ModuleManager {
 
   #parse(xml: string, file: string): ModuleConfig {
     const cfg = parseUserConfig(xml, file, this.env());
+    // Failover rules are checked here, so a typo or a Lua section is refused at config, with its position.
+    buildRuleSet(cfg, { file });
     const cluster = this.cluster();
     if (cluster) validateModuleAgainstCluster(cfg, cluster);
     else if (cfg.mode !== "light") {

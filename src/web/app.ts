@@ -113,7 +113,7 @@ export function buildApp(deps: AppDeps): Hono<Env> {
         end?.(1);
         if (e instanceof NodeError) return c.json({ error: e.message, code: e.code }, e.status as 400);
         const known = e as { name?: string; message?: string };
-        if (known?.name === "ConfigError" || known?.name === "SafeArchiveError") {
+        if (known?.name === "ConfigError" || known?.name === "SafeArchiveError" || known?.name === "FailoverRuleError") {
           return c.json({ error: String(known.message).replace(/^Error: /, ""), code: known.name }, 400);
         }
         console.error(e);

@@ -46,3 +46,28 @@ Deno.test("module life cycle: config keeps 3 configurations, confinfo, package, 
     assert.match(gone.stderr, /module 'm' is not installed/);
   });
 });
+
+Deno.test("config refuses failover rules with a syntax error or in Lua, with the position and what to write", async () => {
+  await withNodes([["node1", "127.0.0.2"], ["node2", "127.0.0.3"]], async ([n1, n2], root) => {
+    await Deno.writeTextFile(join(root, "cluster.xml"), clusterXml([n1, n2]));
+    await n1.ok("cluster", "config", "cluster.xml");
+    const tree = join(root, "tree");
+    await Deno.mkdir(join(tree, "conf"), { recursive: true });
+    const xml = (rules: string) =>
+      `<safe><service mode="mirror"><heart><heartbeat name="default"/></heart>\n<failover><![CDATA[\n${rules}\n]]></failover></service></safe>`;
+    await Deno.writeTextFile(join(tree, "conf", "userconfig.xml"), xml("c_app: if (custom.app == down then restart();"));
+    await Deno.writeFile(join(root, "m.safe"), await packageModuleDir(tree));
+    await n1.ok("module", "install", "-m", "m", join(root, "m.safe"));
+    const bad = await n1.cli("config", "-m", "m");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /^Error: .*userconfig\.xml:3:\d+: failover rule 'c_app': expected .*'\)'/m);
+    await Deno.writeTextFile(
+      join(n1.safe, "modules", "m", "conf", "userconfig.xml"),
+      xml('--Lua Rules\nRules = Rules + { x=if_then("custom.a","down",Action.restart) }'),
+    );
+    const lua = await n1.cli("config", "-m", "m");
+    assert.notEqual(lua.code, 0);
+    assert.match(lua.stderr, /Lua/);
+    assert.match(await n1.ok("state", "-m", "m"), /NOT CONFIGURED/);
+  });
+});
