@@ -13,6 +13,7 @@ import { NonceCache, verifyPeerRequest } from "../web/peer_auth.ts";
 import { type Caller, callerLabel } from "../web/route_table.ts";
 import { VERSION } from "../cli/version.ts";
 import { apiRoutes } from "./api_routes.ts";
+import { consoleRoutes } from "./console_routes.ts";
 import { ClusterManager } from "./cluster_manager.ts";
 import { isProbeReady } from "./module_states.ts";
 import { ModuleManager } from "./module_manager.ts";
@@ -103,7 +104,7 @@ export class NodeService {
     this.auth = createFileAuthService({ safe: this.paths.safe, log: (m) => this.#log(`safeadmin: ${m}`) });
     this.app = buildApp({
       auth: this.auth,
-      routes: apiRoutes(this),
+      routes: [...apiRoutes(this), ...consoleRoutes(this)],
       ready: { isReady: (m) => this.#ready.has(m) },
       version: VERSION,
       verifyPeer: (header, method, pathAndQuery, body) =>

@@ -7,6 +7,7 @@ import { authRoutes, type AuthService } from "./auth/mod.ts";
 import { openApiDocument } from "./openapi.ts";
 import { probeResponse, type ReadySource } from "./probe.ts";
 import { mountSwaggerUi } from "./swagger_ui.ts";
+import { mountConsole } from "./console.ts";
 import { type ApiRequest, type Caller, callerLabel, type Route } from "./route_table.ts";
 
 export type Transport =
@@ -42,6 +43,7 @@ export function buildApp(deps: AppDeps): Hono<Env> {
   app.get("/api/openapi.json", (c) => c.json(doc));
   app.route("/", authRoutes(deps.auth));
   mountSwaggerUi(app);
+  mountConsole(app);
 
   for (const route of deps.routes) {
     const honoPath = (route.absolutePath ?? "/api/v1" + route.path).replace(/\{(\w+)\}/g, ":$1");
@@ -113,7 +115,10 @@ export function buildApp(deps: AppDeps): Hono<Env> {
         end?.(1);
         if (e instanceof NodeError) return c.json({ error: e.message, code: e.code }, e.status as 400);
         const known = e as { name?: string; message?: string };
-        if (known?.name === "ConfigError" || known?.name === "SafeArchiveError" || known?.name === "FailoverRuleError") {
+        if (
+          known?.name === "ConfigError" || known?.name === "SafeArchiveError" ||
+          known?.name === "FailoverRuleError"
+        ) {
           return c.json({ error: String(known.message).replace(/^Error: /, ""), code: known.name }, 400);
         }
         console.error(e);
