@@ -526,10 +526,9 @@ function configWarnings(s: NodeService, module: string): string[] {
         "will refuse to synchronise instead of pretending",
     );
   }
-  if (rt.config?.vip) {
+  if (rt.config?.vip && Deno.uid?.() !== 0) {
     w.push(
-      "<vip>: virtual IPs and the load-balancing filter are not available in this version yet; the module runs " +
-        `without them (cloud mode: put a load balancer in front, probing /var/modules/${module}/ready.txt)`,
+      "<vip>: virtual IPs and the load-balancing filter need root; this node service does not run as root",
     );
   }
   return w;

@@ -17,6 +17,7 @@ import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
 import { ModuleSupervisor } from "./module_supervisor.ts";
+import { FarmVips } from "./vip_runtime.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
 const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
@@ -63,6 +64,8 @@ export class FarmRuntime {
   #lastView = "";
   #closed = false;
   #supervisor: ModuleSupervisor | null = null;
+  #vips: FarmVips | null;
+  #net: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: FarmRuntimeDeps) {
     const mode = d.config.mode === "light" ? "light" : "farm";
@@ -89,9 +92,18 @@ export class FarmRuntime {
       // The module supervisor always gives the failover machine's verdict (at once when it starts).
       waitRules: true,
     });
+    const vipLog = (level: "E" | "I" | "C", message: string) =>
+      d.log.append({ at: Date.now(), component: "vipplug", level, message });
+    this.#vips = d.config.vip && mode === "farm" ? new FarmVips(d.module, d.config.vip, vipLog) : null;
     this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user, {
-      before: (name) => this.#supervisor?.scriptStarting(name) ?? Promise.resolve(),
-      after: (name) => this.#supervisor?.scriptEnded(name),
+      before: async (name) => {
+        await this.#supervisor?.scriptStarting(name);
+        await this.#net; // traffic opened (openTraffic comes just before start_both)
+      },
+      after: async (name, force) => {
+        if (name === "stop_both" && force) await (this.#net = this.#net.then(() => this.#vips?.remove()));
+        this.#supervisor?.scriptEnded(name);
+      },
     });
   }
 
@@ -225,11 +237,15 @@ export class FarmRuntime {
       case "leaveFarm":
         this.#membershipOp = this.#membershipOp.then(() => this.#leave());
         return;
+      // Network changes run one after another, in the automaton's order (src/daemon/vip_runtime.ts).
       case "openTraffic":
+        this.#net = this.#net.then(() => this.#vips?.open());
+        return;
       case "closeTraffic":
+        this.#net = this.#net.then(() => this.#vips?.close());
+        return;
       case "setBuckets":
-        // The virtual IP and its load-balancing filter arrive with the farm/VIP issue; until then a farm
-        // runs in cloud mode (ready.txt), and `config` warns when a <vip> is configured.
+        this.#net = this.#net.then(() => this.#vips?.setBuckets(e.group, e.buckets));
         return;
       case "readyChanged":
         return;

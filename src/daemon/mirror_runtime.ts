@@ -22,6 +22,7 @@ import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
 import { ModuleSupervisor } from "./module_supervisor.ts";
+import { MirrorVips } from "./vip_runtime.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
 const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
@@ -104,6 +105,7 @@ export class MirrorRuntime {
   #lastView = "";
   #closed = false;
   #supervisor: ModuleSupervisor | null = null;
+  #vips: MirrorVips | null;
 
   constructor(private readonly d: MirrorRuntimeDeps) {
     this.#factsFile = join(d.paths.moduleVar(d.module), "mirror_facts.json");
@@ -121,9 +123,18 @@ export class MirrorRuntime {
       syncRefreshMs: SYNC_REFRESH_MS,
     };
     this.#state = initialMirrorState(mc, this.#loadFacts());
+    const vipLog = (level: "E" | "I" | "C", message: string) =>
+      d.log.append({ at: Date.now(), component: "vipplug", level, message });
+    this.#vips = d.config.vip ? new MirrorVips(d.config.vip, vipLog) : null;
     this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user, {
-      before: (name) => this.#supervisor?.scriptStarting(name) ?? Promise.resolve(),
-      after: (name) => this.#supervisor?.scriptEnded(name),
+      before: async (name) => {
+        await this.#supervisor?.scriptStarting(name);
+        if (name === "start_prim") await this.#vips?.up();
+      },
+      after: async (name, force) => {
+        if (name === "stop_prim" && force) await this.#vips?.down();
+        this.#supervisor?.scriptEnded(name);
+      },
     });
   }
 

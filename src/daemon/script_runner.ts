@@ -194,8 +194,8 @@ export type ScriptDone = { script: string; runId: number; exitCode: number; time
 export type ScriptHooks = {
   /** Awaited before the script starts (e.g. stop the checkers of the phase a stop script ends). */
   before?(name: string, force: boolean): Promise<void>;
-  /** Called once it ended (e.g. start the checkers of the phase a start script began). */
-  after?(name: string, force: boolean): void;
+  /** Called once it ended (e.g. start the checkers of the phase a start script began); awaited if it returns. */
+  after?(name: string, force: boolean): void | Promise<void>;
 };
 
 export type ScriptStats = { runs: number; failures: number; timeouts: number; lastDurationMs: number };
@@ -229,8 +229,9 @@ export class AutomatonScripts {
     done: (d: ScriptDone) => void,
   ): void {
     const finish = (d: ScriptDone) => {
-      this.hooks.after?.(name, force);
-      done(d);
+      const after = this.hooks.after?.(name, force);
+      if (after) after.catch(() => {}).then(() => done(d));
+      else done(d);
     };
     const before = this.hooks.before?.(name, force) ?? Promise.resolve();
     before.catch(() => {}).then(() => this.#spawn(name, runId, args, force, finish));
