@@ -52,7 +52,13 @@ export type ReiRequest = {
 export type ReiReply = Extract<Message, { type: "reiReply" }>;
 
 type Work =
-  | { readonly kind: "op"; readonly opId: number; readonly dir: number; readonly op: TreeOp; readonly bytes: number }
+  | {
+    readonly kind: "op";
+    readonly opId: number;
+    readonly dir: number;
+    readonly op: TreeOp;
+    readonly bytes: number;
+  }
   | { readonly kind: "reply"; readonly reply: ReiReply; readonly bytes: number };
 
 type Outstanding = {
@@ -72,6 +78,7 @@ export class ReplicationSession {
   private wakeReader: (() => void) | null = null;
   private lastAcked = 0;
   private lastReceivedOp = 0;
+  private lastProcessedOp = 0;
   private nextReqId = 1;
   private readonly outstanding = new Map<number, Outstanding>();
   readonly closed: Promise<string>;
@@ -112,7 +119,11 @@ export class ReplicationSession {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.outstanding.delete(reqId);
-        reject(new Error(`reitimeout: the primary did not answer a ${req.kind} of "${req.path}" within ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `reitimeout: the primary did not answer a ${req.kind} of "${req.path}" within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.outstanding.set(reqId, { handler, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
@@ -157,8 +168,9 @@ export class ReplicationSession {
       try {
         m = await ch.receive();
       } catch (e) {
-        if (e instanceof FrameError) this.opts.log?.("E", `replication stream from ${this.hello.node}: ${e.message}`);
-        else if (!(e instanceof ChannelClosedError)) throw e;
+        if (e instanceof FrameError) {
+          this.opts.log?.("E", `replication stream from ${this.hello.node}: ${e.message}`);
+        } else if (!(e instanceof ChannelClosedError)) throw e;
         return;
       }
       if (m === null) return;
@@ -220,9 +232,12 @@ export class ReplicationSession {
         else {
           const ok = await this.handleOp(w.dir, w.op);
           if (!ok) return;
-          if (this.ready.async === "none" && (this.queue.length === 0 || w.opId - this.lastAcked >= 32)) {
-            this.ack(w.opId);
-          }
+          this.lastProcessedOp = w.opId;
+        }
+        // async="none": one ack for every op processed so far, when the queue runs dry (or every 32 ops,
+        // so a busy stream still gets acks).
+        if (this.ready.async === "none" && (this.queue.length === 0 || this.lastProcessedOp - this.lastAcked >= 32)) {
+          this.ack(this.lastProcessedOp);
         }
         this.queuedBytes -= w.bytes;
         if (this.wakeReader !== null) {
@@ -373,7 +388,9 @@ export class ReplicationServer {
       const session = new ReplicationSession(channel, hello, ready, this.roots, this.opts);
       this.current = session;
       // A primary that reconnects replaces its previous connection (which may linger half-open).
-      if (previous !== null && previous.isOpen) await previous.close("replaced by a new connection from the primary");
+      if (previous !== null && previous.isOpen) {
+        await previous.close("replaced by a new connection from the primary");
+      }
       this.opts.log?.("I", `replication connection from ${hello.node} (async=${ready.async})`);
       this.opts.onSession?.(session);
       for (const w of this.sessionWaiters.splice(0)) w(session);

@@ -56,7 +56,9 @@ export class FrameChannel {
 
   /** Seals and queues `m` now (its place in the stream is fixed by this call); never blocks. */
   send(m: Message): void {
-    if (this.closedReason !== null) throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
+    if (this.closedReason !== null) {
+      throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
+    }
     const { type, payload } = encodeMessage(m);
     const frame = sealFrame(this.sendKey, { type, seq: this.sendSeq++, payload });
     this.outbound.push(frame);
@@ -113,7 +115,9 @@ export class FrameChannel {
    */
   async receive(): Promise<Message | null> {
     for (;;) {
-      if (this.closedReason !== null) throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
+      if (this.closedReason !== null) {
+        throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
+      }
       let frame: Frame | null;
       try {
         frame = this.decoder.next();
@@ -126,7 +130,9 @@ export class FrameChannel {
       try {
         n = await this.stream.read(this.readBuf);
       } catch (e) {
-        if (this.closedReason !== null) throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
+        if (this.closedReason !== null) {
+          throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
+        }
         this.close(`read failed: ${(e as Error).message}`);
         throw new ChannelClosedError(`replication channel closed: read failed: ${(e as Error).message}`);
       }

@@ -129,7 +129,10 @@ export class FrameDecoder {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const length = dv.getUint32(16);
     if (length > this.maxPayloadBytes) {
-      return this.fail("oversized", `payload of ${length} bytes declared, the limit is ${this.maxPayloadBytes}`);
+      return this.fail(
+        "oversized",
+        `payload of ${length} bytes declared, the limit is ${this.maxPayloadBytes}`,
+      );
     }
     const total = FRAME_HEADER_BYTES + length + FRAME_MAC_BYTES;
     if (have < total) return null;
@@ -170,7 +173,9 @@ export class FrameDecoder {
     if (n >= 5 && b[this.start + 4] !== FRAME_VERSION) {
       this.fail(
         "bad_version",
-        `protocol version ${b[this.start + 4]} received, this node speaks ${FRAME_VERSION} (upgrade both nodes)`,
+        `protocol version ${
+          b[this.start + 4]
+        } received, this node speaks ${FRAME_VERSION} (upgrade both nodes)`,
       );
     }
   }

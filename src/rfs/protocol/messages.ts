@@ -104,11 +104,16 @@ function readEntry(r: PayloadReader): TreeEntry {
   const size = r.u64("entry.size"), mtimeSec = r.i64("entry.mtimeSec"), mtimeNsec = r.u32("entry.mtimeNsec");
   const rdev = r.u32("entry.rdev");
   const target = r.str("entry.target", 4095);
-  if (name === "" || name === "." && type !== "dir" || name === ".." || name.includes("/") || name.includes("\0")) {
+  if (
+    name === "" || name === "." && type !== "dir" || name === ".." || name.includes("/") ||
+    name.includes("\0")
+  ) {
     throw new FrameError("malformed", `reiReply.entry.name: ${JSON.stringify(name)} is not a file name`);
   }
   if (mtimeNsec > 999_999_999) throw new FrameError("malformed", "reiReply.entry.mtimeNsec out of range");
-  if (type === "symlink" && target === "") throw new FrameError("malformed", "reiReply: symlink without target");
+  if (type === "symlink" && target === "") {
+    throw new FrameError("malformed", "reiReply: symlink without target");
+  }
   return {
     name,
     type,
@@ -181,7 +186,13 @@ export function decodeMessage(type: number, payload: Uint8Array): Message {
   switch (name) {
     case "hello": {
       const nonce = r.raw("nonce", NONCE_BYTES);
-      m = { type: name, nonce, node: r.str("node", 255), module: r.str("module", 255), dirCount: r.u16("dirs") };
+      m = {
+        type: name,
+        nonce,
+        node: r.str("node", 255),
+        module: r.str("module", 255),
+        dirCount: r.u16("dirs"),
+      };
       break;
     }
     case "challenge":
@@ -244,8 +255,8 @@ export function decodeMessage(type: number, payload: Uint8Array): Message {
       const shape = r.u8("shape");
       if (shape === 1) {
         const n = r.u32("count");
-        // Each entry takes at least 46 bytes: refuse a count the payload cannot hold before allocating.
-        if (n * 46 > payload.length) throw new FrameError("malformed", `reiReply.count: ${n} is impossible`);
+        // Each entry takes at least 42 bytes: refuse a count the payload cannot hold before allocating.
+        if (n * 42 > payload.length) throw new FrameError("malformed", `reiReply.count: ${n} is impossible`);
         const entries: TreeEntry[] = [];
         for (let i = 0; i < n; i++) entries.push(readEntry(r));
         m = { type: name, reqId, errno, entries };

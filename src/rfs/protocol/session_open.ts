@@ -83,22 +83,27 @@ export async function openClientSession(
   const hk = handshakeKey(clusterKey);
   const ch = new FrameChannel(stream, hk, hk);
   try {
-    return await withTimeout(ch, timeoutMs, "replication handshake", (async () => {
-      const helloMsg: Message = { type: "hello", nonce: newNonce(), ...hello };
-      ch.send(helloMsg);
-      const challenge = await expect(ch, "challenge", "secondary");
-      const keys = sessionKeys(clusterKey, (helloMsg as { nonce: Uint8Array }).nonce, challenge.nonce);
-      if (!proofMatches(serverProof(keys, encodeMessage(helloMsg).payload), challenge.proof)) {
-        ch.close("secondary proof mismatch");
-        throw new HandshakeError(
-          "handshake with the secondary failed: its proof does not verify (a different cluster key, or a replayed session)",
-        );
-      }
-      ch.rekey(keys.c2s, keys.s2c);
-      ch.send({ type: "ready", ...ready });
-      await expect(ch, "welcome", "secondary");
-      return ch;
-    })());
+    return await withTimeout(
+      ch,
+      timeoutMs,
+      "replication handshake",
+      (async () => {
+        const helloMsg: Message = { type: "hello", nonce: newNonce(), ...hello };
+        ch.send(helloMsg);
+        const challenge = await expect(ch, "challenge", "secondary");
+        const keys = sessionKeys(clusterKey, (helloMsg as { nonce: Uint8Array }).nonce, challenge.nonce);
+        if (!proofMatches(serverProof(keys, encodeMessage(helloMsg).payload), challenge.proof)) {
+          ch.close("secondary proof mismatch");
+          throw new HandshakeError(
+            "handshake with the secondary failed: its proof does not verify (a different cluster key, or a replayed session)",
+          );
+        }
+        ch.rekey(keys.c2s, keys.s2c);
+        ch.send({ type: "ready", ...ready });
+        await expect(ch, "welcome", "secondary");
+        return ch;
+      })(),
+    );
   } catch (e) {
     ch.close((e as Error).message);
     throw e;
@@ -119,23 +124,28 @@ export async function acceptServerSession(
   const hk = handshakeKey(clusterKey);
   const ch = new FrameChannel(stream, hk, hk);
   try {
-    return await withTimeout(ch, timeoutMs, "replication handshake", (async () => {
-      const hello = await expect(ch, "hello", "primary");
-      const nonceS = newNonce();
-      const keys = sessionKeys(clusterKey, hello.nonce, nonceS);
-      ch.send({ type: "challenge", nonce: nonceS, proof: serverProof(keys, encodeMessage(hello).payload) });
-      ch.rekey(keys.s2c, keys.c2s);
-      const ready = await expect(ch, "ready", "primary");
-      const info = { node: hello.node, module: hello.module, dirCount: hello.dirCount };
-      const readyInfo = { async: ready.async, dropped: ready.dropped };
-      const refusal = admit(info, readyInfo);
-      if (refusal !== null) {
-        await ch.abort(refusal);
-        throw new HandshakeError(`replication connection refused: ${refusal}`);
-      }
-      ch.send({ type: "welcome" });
-      return { channel: ch, hello: info, ready: readyInfo };
-    })());
+    return await withTimeout(
+      ch,
+      timeoutMs,
+      "replication handshake",
+      (async () => {
+        const hello = await expect(ch, "hello", "primary");
+        const nonceS = newNonce();
+        const keys = sessionKeys(clusterKey, hello.nonce, nonceS);
+        ch.send({ type: "challenge", nonce: nonceS, proof: serverProof(keys, encodeMessage(hello).payload) });
+        ch.rekey(keys.s2c, keys.c2s);
+        const ready = await expect(ch, "ready", "primary");
+        const info = { node: hello.node, module: hello.module, dirCount: hello.dirCount };
+        const readyInfo = { async: ready.async, dropped: ready.dropped };
+        const refusal = admit(info, readyInfo);
+        if (refusal !== null) {
+          await ch.abort(refusal);
+          throw new HandshakeError(`replication connection refused: ${refusal}`);
+        }
+        ch.send({ type: "welcome" });
+        return { channel: ch, hello: info, ready: readyInfo };
+      })(),
+    );
   } catch (e) {
     ch.close((e as Error).message);
     throw e;

@@ -143,7 +143,10 @@ export class PayloadReader {
   }
   end(): void {
     if (this.pos !== this.b.length) {
-      throw new FrameError("malformed", `${this.what}: ${this.b.length - this.pos} unexpected trailing bytes`);
+      throw new FrameError(
+        "malformed",
+        `${this.what}: ${this.b.length - this.pos} unexpected trailing bytes`,
+      );
     }
   }
 }
