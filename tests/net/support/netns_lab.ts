@@ -23,8 +23,15 @@ export type Lab = {
 
 const root = systemCommands();
 
-/** hosts: name -> last byte of its address (names: 1..4 lowercase letters). */
-export async function createLab(hosts: Record<string, number>): Promise<Lab> {
+/**
+ * hosts: name -> last byte of its address (names: up to 6 lowercase letters or digits, so that the bridge
+ * port `p<name>` stays a valid interface name); `subnet`: the first three bytes (default LAB_SUBNET).
+ */
+export async function createLab(
+  hosts: Record<string, number>,
+  opts: { subnet?: string } = {},
+): Promise<Lab> {
+  const subnet = opts.subnet ?? LAB_SUBNET;
   const tag = `sk${
     crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "")
   }`;
@@ -64,8 +71,8 @@ export async function createLab(hosts: Record<string, number>): Promise<Lab> {
       await runChecked(root, "ip", ["-n", sw, "link", "set", `p${name}`, "master", "br0", "up"]);
       await runChecked(root, "ip", ["-n", ns, "link", "set", "lo", "up"]);
       await runChecked(root, "ip", ["-n", ns, "link", "set", "eth0", "up"]);
-      await runChecked(root, "ip", ["-n", ns, "addr", "add", `${LAB_SUBNET}.${last}/24`, "dev", "eth0"]);
-      out[name] = { name, ns, ifname: "eth0", ip: `${LAB_SUBNET}.${last}`, mac, cmds: systemCommands(ns) };
+      await runChecked(root, "ip", ["-n", ns, "addr", "add", `${subnet}.${last}/24`, "dev", "eth0"]);
+      out[name] = { name, ns, ifname: "eth0", ip: `${subnet}.${last}`, mac, cmds: systemCommands(ns) };
     }
   } catch (e) {
     await close();
