@@ -184,8 +184,6 @@ export class ReplicationSession {
           this.lastReceivedOp = m.opId;
           const bytes = 64 + (m.op.kind === "write" ? m.op.data.length : 0);
           this.enqueue({ kind: "op", opId: m.opId, dir: m.dir, op: m.op, bytes });
-          // async="second": acknowledged on receipt; one ack covers every frame read in the same batch.
-          if (this.ready.async === "second" && !ch.hasBufferedFrame()) this.ack(this.lastReceivedOp);
           break;
         }
         case "reiReply":
@@ -204,6 +202,9 @@ export class ReplicationSession {
           await ch.abort(`unexpected ${m.type} message from the primary`);
           return;
       }
+      // async="second": acknowledged on receipt; one ack covers every op read in the same batch (checked
+      // after every message: an op followed by a reintegration reply in the batch must be acked too).
+      if (this.ready.async === "second" && !ch.hasBufferedFrame()) this.ack(this.lastReceivedOp);
       const max = this.opts.maxQueuedBytes ?? 64 << 20;
       while (this.queuedBytes > max && this.isOpen) await new Promise<void>((r) => (this.wakeReader = r));
     }
