@@ -272,6 +272,20 @@ export class NodeService {
     return (code) => this.commandLog.end(id, { at: Date.now(), code });
   }
 
+  /**
+   * Stops every running module as an OS shutdown does ("Action shutdown called by SYSTEM"), so a stopped
+   * node service never leaves an application, a virtual IP or open farm buckets behind. Bounded: a module
+   * still not stopped after `timeoutMs` is left as it is (its stop scripts have their own timeouts).
+   */
+  async shutdownModules(timeoutMs = 120_000): Promise<void> {
+    const running = this.modules.list().filter((m) => m.engine && m.state && m.state.local !== "STOP");
+    for (const m of running) await m.engine!.command("shutdown", "SYSTEM", {}).catch(() => {});
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && running.some((m) => m.state && m.state.local !== "STOP")) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.#retryTimer);
     await this.modules.stopAllEngines();

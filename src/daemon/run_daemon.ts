@@ -27,6 +27,7 @@ export async function runDaemon(paths: NodePaths, args: readonly string[]): Prom
   await stopped.promise;
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
+  await service.shutdownModules();
   await service.stop();
   guard.close();
   return 0;

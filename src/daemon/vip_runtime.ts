@@ -51,8 +51,14 @@ export class MirrorVips {
         });
         if (!placement) throw new Error("no interface holds it after adding it");
         this.log("I", `Virtual IP ${a.addr} set`);
-        await announceAddress({ ifname: placement.ifname, addr: a.addr, count: 2, netns: this.host.netns })
-          .catch((e) => this.log("E", `Virtual IP ${a.addr}: announcement failed: ${(e as Error).message}`));
+        // The first announcement before start_prim; a repeat in the background covers a lost frame.
+        const announce = () =>
+          announceAddress({ ifname: placement.ifname, addr: a.addr, netns: this.host.netns })
+            .catch((e) =>
+              this.log("E", `Virtual IP ${a.addr}: announcement failed: ${(e as Error).message}`)
+            );
+        await announce();
+        setTimeout(announce, 200);
         if (itf.arpReroute) {
           this.#reroutes.push(startArpReroute(
             {

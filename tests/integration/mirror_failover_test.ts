@@ -115,3 +115,17 @@ if [ "$1" != force ]; then sleep 300 & echo $! > "$SAFEUSERVAR/child.pid"; wait;
     assert.deepEqual(runs.map((r) => r.args.split(" ")[0]), ["ALONE", "force"]);
   });
 });
+
+Deno.test("mirror: stopping the primary's node service (SIGTERM) shuts its module down; the peer takes over", async () => {
+  await withNodes(NODES, async ([n1, n2], root) => {
+    await setupMirror(n1, n2, root);
+    await establishPair(n1, n2);
+    await n1.stop(); // SIGTERM, as systemctl stop does
+    await waitState(n2, "ALONE Ready", 10_000);
+    assert.match(await n2.ok("log", "-m", MODULE), /Action alone called by heart: remote stop/);
+    const stops = (await scriptRuns(n1)).filter((r) => r.script === "stop_prim");
+    assert.ok(stops.length >= 1, "the application was stopped before the node service exited");
+    await n1.start();
+    assert.match(await n1.ok("log", "-m", MODULE), /Action shutdown called by SYSTEM/);
+  });
+});

@@ -55,7 +55,10 @@ Deno.test("config refuses failover rules with a syntax error or in Lua, with the
     await Deno.mkdir(join(tree, "conf"), { recursive: true });
     const xml = (rules: string) =>
       `<safe><service mode="mirror"><heart><heartbeat name="default"/></heart>\n<failover><![CDATA[\n${rules}\n]]></failover></service></safe>`;
-    await Deno.writeTextFile(join(tree, "conf", "userconfig.xml"), xml("c_app: if (custom.app == down then restart();"));
+    await Deno.writeTextFile(
+      join(tree, "conf", "userconfig.xml"),
+      xml("c_app: if (custom.app == down then restart();"),
+    );
     await Deno.writeFile(join(root, "m.safe"), await packageModuleDir(tree));
     await n1.ok("module", "install", "-m", "m", join(root, "m.safe"));
     const bad = await n1.cli("config", "-m", "m");
