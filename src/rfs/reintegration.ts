@@ -11,8 +11,9 @@
 // Every mode deletes what the primary does not have and reconciles directories, symlinks, special files,
 // owners and modes. Extended attributes are not copied (acl="off").
 
-import { applyTreeOp, applyTreeOpSync } from "./apply_tree_op.ts";
-import type { TreeRoot } from "./beneath_root.ts";
+import { applyTreeOp, applyTreeOpSync, pwriteAll, setOwnerAndModeFd } from "./apply_tree_op.ts";
+import { openBeneath, type TreeRoot } from "./beneath_root.ts";
+import { errno, errnoName, O_CLOEXEC, O_CREAT, O_NOFOLLOW, O_WRONLY, sys } from "./fuse/libc.ts";
 import type { ReiReply, ReplicationSession } from "./replication_server.ts";
 import { REPLICATE_ALL, type ReplicationFilter } from "./replication_filter.ts";
 import { TreeSyncState } from "./reintegration_state.ts";
@@ -106,7 +107,9 @@ class Reintegration {
     this.now = opts.now ?? Date.now;
     this.roots = opts.session.roots;
     if (opts.dirs.length !== this.roots.length) {
-      throw new RangeError(`reintegration: ${opts.dirs.length} directories given, the session has ${this.roots.length}`);
+      throw new RangeError(
+        `reintegration: ${opts.dirs.length} directories given, the session has ${this.roots.length}`,
+      );
     }
     this.states = this.roots.map(() => new TreeSyncState());
     this.filters = opts.dirs.map((d) => d.filter ?? REPLICATE_ALL);
@@ -119,7 +122,9 @@ class Reintegration {
     const onAbort = () => this.fail(new ReintegrationError("reintegration stopped (stopResync)"));
     signal?.addEventListener("abort", onAbort);
     if (signal?.aborted) onAbort();
-    void session.closed.then((reason) => this.fail(new ReintegrationError(`replication connection lost: ${reason}`)));
+    void session.closed.then((reason) =>
+      this.fail(new ReintegrationError(`replication connection lost: ${reason}`))
+    );
     try {
       // Installed first: from here on every live op is either applied or leaves its name dirty.
       session.setInterceptor({ onOp: (dir, op) => this.onOp(dir, op) });
@@ -189,7 +194,9 @@ class Reintegration {
     if (this.finished || this.failure) return;
     const pending = this.states.find((s) => !s.isComplete());
     if (pending !== undefined) {
-      this.fail(new ReintegrationError(`internal: work left without a task (${JSON.stringify(pending.counts())})`));
+      this.fail(
+        new ReintegrationError(`internal: work left without a task (${JSON.stringify(pending.counts())})`),
+      );
       return;
     }
     this.finished = true;
@@ -350,27 +357,19 @@ class Reintegration {
     if (offset === 0) {
       const local = statEntry(root, path);
       if (typeof local !== "number" && local.type !== "file") this.deleteLocal(dir, path);
-      this.applyLocal(dir, {
-        kind: "create",
-        path,
-        mode: e.mode & S_PERM,
-        uid: e.uid,
-        gid: e.gid,
-        exclusive: false,
-        truncate: false,
-      });
     }
-    if (reply.data.length > 0) this.applyLocal(dir, { kind: "write", path, offset, data: reply.data });
-    this.stats.bytesCopied += reply.data.length;
     const end = offset + reply.data.length;
-    if (end < e.size && reply.data.length > 0) return end;
+    const final = end >= e.size || reply.data.length === 0;
+    this.writeChunk(dir, path, offset, reply.data, offset === 0, final ? e.size : null, e);
+    this.stats.bytesCopied += reply.data.length;
+    if (!final) return end;
+    // Owner before mode (chown clears setuid bits), then the primary's mtime so a later compare finds it equal.
     this.applyLocal(dir, {
       kind: "setattr",
       path,
       uid: e.uid,
       gid: e.gid,
       mode: e.mode & S_PERM,
-      size: e.size,
       mtime: { sec: e.mtimeSec, nsec: e.mtimeNsec },
     });
     this.stats.filesCopied++;
@@ -379,7 +378,13 @@ class Reintegration {
   }
 
   /** Makes the local entry at `path` match the primary's `p`, or queues its copy/listing. */
-  private reconcile(dir: number, path: string, p: TreeEntry, l: TreeEntry | undefined, forceCopy: boolean): void {
+  private reconcile(
+    dir: number,
+    path: string,
+    p: TreeEntry,
+    l: TreeEntry | undefined,
+    forceCopy: boolean,
+  ): void {
     const st = this.states[dir];
     this.stats.entriesChecked++;
     if (l !== undefined && l.type !== p.type) {
@@ -445,6 +450,38 @@ class Reintegration {
     if (Object.keys(op).length > 0) this.applyLocal(dir, { kind: "setattr", path, ...op });
   }
 
+  /** One open per reply: create (first), write, truncate to the primary's size (last). */
+  private writeChunk(
+    dir: number,
+    path: string,
+    offset: number,
+    data: Uint8Array,
+    first: boolean,
+    finalSize: number | null,
+    e: TreeEntry,
+  ): void {
+    // openat2 refuses a mode without O_CREAT.
+    const flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (first ? O_CREAT : 0);
+    const fd = openBeneath(this.roots[dir].fd, path, flags, first ? 0o600 : 0);
+    const fail = (step: string, r: number) => {
+      throw new ReintegrationError(`copying ${path}: ${step} failed with ${errnoName[-r] ?? "errno " + -r}`);
+    };
+    if (fd < 0) fail("open", fd);
+    try {
+      if (first) {
+        const r = setOwnerAndModeFd(fd, e.uid, e.gid, e.mode & S_PERM);
+        if (r < 0) fail("fchown/fchmod", r);
+      }
+      if (data.length > 0) {
+        const r = pwriteAll(fd, data, offset);
+        if (r < 0) fail("pwrite", r);
+      }
+      if (finalSize !== null && sys.ftruncate(fd, BigInt(finalSize)) !== 0) fail("ftruncate", -errno());
+    } finally {
+      sys.close(fd);
+    }
+  }
+
   private applyLocal(dir: number, op: TreeOp): void {
     applyTreeOpSync(this.roots[dir].fd, op);
   }
@@ -456,7 +493,7 @@ class Reintegration {
     if (typeof e === "number") return;
     if (e.type === "dir") {
       const l = listEntries(root, path);
-      if (typeof l !== "number") for (const c of l.entries) this.deleteLocal(dir, `${path}/${c.name}`);
+      if (typeof l !== "number") { for (const c of l.entries) this.deleteLocal(dir, `${path}/${c.name}`); }
       this.applyLocal(dir, { kind: "rmdir", path });
     } else this.applyLocal(dir, { kind: "unlink", path });
     this.stats.entriesDeleted++;
