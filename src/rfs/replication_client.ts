@@ -16,8 +16,8 @@
 // continue locally), `needsResync` is set, and `onSecondaryLost` is called once.
 
 import { type ByteStream, ChannelClosedError, FrameChannel } from "./protocol/frame_channel.ts";
-import { FrameError } from "./protocol/frame_codec.ts";
-import { MAX_READ_BYTES, type Message } from "./protocol/messages.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES, FrameError } from "./protocol/frame_codec.ts";
+import { encodeMessage, MAX_READ_BYTES, type Message } from "./protocol/messages.ts";
 import { openClientSession } from "./protocol/session_open.ts";
 import { type ReplicationFilter } from "./replication_filter.ts";
 import { listEntries, readRange, statEntry } from "./tree_entry.ts";
@@ -63,10 +63,17 @@ export type ClientStats = {
   reiBytes: number;
 };
 
-type Pending = { readonly opId: number; readonly bytes: number; readonly since: number; readonly resolve: () => void };
+type Pending = {
+  readonly opId: number;
+  readonly bytes: number;
+  readonly since: number;
+  readonly resolve: () => void;
+};
 type Queued =
   | { readonly kind: "op"; readonly msg: Message; readonly pending: Pending }
   | { readonly kind: "reply"; readonly msg: Message };
+
+const EFBIG = 27;
 
 async function dialTcp(host: string, port: number): Promise<ByteStream> {
   const conn = await Deno.connect({ hostname: host, port, transport: "tcp" });
@@ -139,7 +146,8 @@ export class ReplicationClient implements ReplicationSink {
         dial(this.opts.host, this.opts.port),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error(`cannot reach ${this.opts.host}:${this.opts.port} within ${timeoutMs} ms`)),
+            () =>
+              reject(new Error(`cannot reach ${this.opts.host}:${this.opts.port} within ${timeoutMs} ms`)),
             timeoutMs,
           );
         }),
@@ -191,7 +199,8 @@ export class ReplicationClient implements ReplicationSink {
       return Promise.resolve();
     }
     const opId = ++this.nextOpId;
-    const bytes = 64 + (op.kind === "write" ? op.data.length : op.kind === "setxattr" ? op.value.length : 256);
+    const bytes = 64 +
+      (op.kind === "write" ? op.data.length : op.kind === "setxattr" ? op.value.length : 256);
     return new Promise<void>((resolve) => {
       const pending: Pending = { opId, bytes, since: this.now(), resolve };
       this.pending.push(pending);
@@ -221,7 +230,20 @@ export class ReplicationClient implements ReplicationSink {
     this.inFlightBytes += pending.bytes;
     this.stats.opsSent++;
     this.stats.bytesSent += pending.bytes;
-    this.channel!.send(msg);
+    this.trySend(msg);
+  }
+
+  /**
+   * Sends on the current channel. A channel that closed under us (the peer reset it and the receive loop
+   * has not noticed yet) means the secondary is lost: never an exception into apply(), which would give
+   * the application EIO.
+   */
+  private trySend(msg: Message): void {
+    try {
+      this.channel!.send(msg);
+    } catch (e) {
+      this.lose(`sending to the secondary failed: ${(e as Error).message}`);
+    }
   }
 
   /** Sends what back-pressure held, in order; replies never overtake the ops queued before them. */
@@ -231,7 +253,7 @@ export class ReplicationClient implements ReplicationSink {
       if (head.kind === "op" && !this.fits(head.pending.bytes)) return;
       this.waiting.shift();
       if (head.kind === "op") this.sendOp(head.msg, head.pending);
-      else this.channel!.send(head.msg);
+      else this.trySend(head.msg);
     }
   }
 
@@ -250,30 +272,42 @@ export class ReplicationClient implements ReplicationSink {
       if (this.channel !== ch) return;
       this.lastReceivedAt = this.now();
       if (m === null) return this.lose("the secondary closed the replication connection");
-      switch (m.type) {
-        case "ack":
-          this.onAck(m.opId);
-          break;
-        case "pong":
-          this.pingSentAt = null;
-          break;
-        case "ping":
-          ch.send({ type: "pong", nonce: m.nonce });
-          break;
-        case "reiRequest":
-          this.serveReintegration(m);
-          break;
-        case "synced":
-          this.needsResync = false;
-          this.opts.onSecondarySynced?.();
-          break;
-        case "error":
-          return this.lose(`the secondary closed replication: ${m.reason}`);
-        default:
-          await ch.abort(`unexpected ${m.type} message from the secondary`);
-          return this.lose(`protocol error: unexpected ${m.type} message from the secondary`);
+      try {
+        if (!(await this.handle(ch, m))) return;
+      } catch (e) {
+        return this.lose(`replication client error: ${(e as Error).message}`);
       }
     }
+  }
+
+  /** Handles one message from the secondary; false once the connection is done. */
+  private async handle(ch: FrameChannel, m: Message): Promise<boolean> {
+    switch (m.type) {
+      case "ack":
+        this.onAck(m.opId);
+        break;
+      case "pong":
+        this.pingSentAt = null;
+        break;
+      case "ping":
+        this.trySend({ type: "pong", nonce: m.nonce });
+        break;
+      case "reiRequest":
+        this.serveReintegration(m);
+        break;
+      case "synced":
+        this.needsResync = false;
+        this.opts.onSecondarySynced?.();
+        break;
+      case "error":
+        this.lose(`the secondary closed replication: ${m.reason}`);
+        return false;
+      default:
+        await ch.abort(`unexpected ${m.type} message from the secondary`);
+        this.lose(`protocol error: unexpected ${m.type} message from the secondary`);
+        return false;
+    }
+    return true;
   }
 
   private onAck(opId: number): void {
@@ -294,7 +328,7 @@ export class ReplicationClient implements ReplicationSink {
     this.stats.reiRequests++;
     const reply = (r: Omit<Extract<Message, { type: "reiReply" }>, "type" | "reqId">) => {
       const msg: Message = { type: "reiReply", reqId: m.reqId, ...r };
-      if (this.waiting.length === 0) this.channel!.send(msg);
+      if (this.waiting.length === 0) this.trySend(msg);
       else this.waiting.push({ kind: "reply", msg });
     };
     const root = this.opts.roots[m.dir];
@@ -310,7 +344,11 @@ export class ReplicationClient implements ReplicationSink {
     }
     if (m.kind === "list") {
       const l = listEntries(root, m.path);
-      return reply(typeof l === "number" ? { errno: -l } : { errno: 0, entries: l.entries });
+      if (typeof l === "number") return reply({ errno: -l });
+      // A listing too big for one frame (roughly 200,000 names): the secondary reports EFBIG and fails.
+      const size =
+        encodeMessage({ type: "reiReply", reqId: m.reqId, errno: 0, entries: l.entries }).payload.length;
+      return reply(size > DEFAULT_MAX_PAYLOAD_BYTES ? { errno: EFBIG } : { errno: 0, entries: l.entries });
     }
     const r = readRange(root, m.path, m.offset, Math.min(m.length, MAX_READ_BYTES));
     if (typeof r === "number") return reply({ errno: -r });
@@ -339,7 +377,7 @@ export class ReplicationClient implements ReplicationSink {
       }
       if (this.pingSentAt === null && now - this.lastReceivedAt >= pingEvery) {
         this.pingSentAt = now;
-        ch.send({ type: "ping", nonce: now });
+        this.trySend({ type: "ping", nonce: now });
       }
     }, period);
   }
