@@ -43,6 +43,34 @@ export class TreeSyncState {
   private readonly unlisted = new Set<string>();
   /** names whose status is copying or dirty */
   private readonly unsettled = new Set<string>(["."]);
+  /**
+   * parent -> children that carry some state themselves or below them, so that everything below a name
+   * is found by walking its subtree instead of scanning every entry (a tree may have millions of names).
+   */
+  private readonly index = new Map<string, Set<string>>();
+
+  private track(path: string): void {
+    for (let p = path; p !== ".";) {
+      const parent = parentOf(p);
+      let children = this.index.get(parent);
+      if (children === undefined) this.index.set(parent, children = new Set());
+      if (children.has(p)) return; // its ancestors are indexed already
+      children.add(p);
+      p = parent;
+    }
+  }
+
+  /** Every indexed name strictly below `path`. */
+  private descendants(path: string): string[] {
+    const out: string[] = [];
+    const stack = [...(this.index.get(path) ?? [])];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      out.push(p);
+      for (const c of this.index.get(p) ?? []) stack.push(c);
+    }
+    return out;
+  }
 
   statusOf(path: string): PathStatus | undefined {
     return this.status.get(path);
@@ -67,6 +95,7 @@ export class TreeSyncState {
   }
 
   private set(path: string, s: PathStatus): void {
+    this.track(path);
     this.status.set(path, s);
     if (s === "synced") this.unsettled.delete(path);
     else this.unsettled.add(path);
@@ -89,6 +118,7 @@ export class TreeSyncState {
   }
 
   markListed(dir: string): void {
+    this.track(dir);
     this.unlisted.delete(dir);
     this.listed.add(dir);
   }
@@ -96,6 +126,7 @@ export class TreeSyncState {
   /** Forgets a name and everything below it (it was deleted locally at a listing). */
   forget(path: string): void {
     this.clearBelow(path);
+    this.index.get(parentOf(path))?.delete(path);
     this.status.delete(path);
     this.unsettled.delete(path);
     this.listed.delete(path);
@@ -122,7 +153,9 @@ export class TreeSyncState {
     if (paths.every((p) => this.isSynced(p))) {
       // A directory moved while parts of it are still being copied or listed would take its pending
       // work to a name nobody looks at: re-read both names instead.
-      if (op.kind === "rename" && (this.hasUnsettledAtOrUnder(op.from) || this.hasUnsettledAtOrUnder(op.to))) {
+      if (
+        op.kind === "rename" && (this.hasUnsettledAtOrUnder(op.from) || this.hasUnsettledAtOrUnder(op.to))
+      ) {
         return "drop";
       }
       return "apply";
@@ -150,7 +183,7 @@ export class TreeSyncState {
       case "mkdir":
         this.forget(op.path);
         this.setSynced(op.path);
-        this.listed.add(op.path); // new and empty on both sides
+        this.listed.add(op.path); // new and empty on both sides (tracked by setSynced)
         return;
       case "create":
       case "mknod":
@@ -176,29 +209,29 @@ export class TreeSyncState {
   }
 
   private hasUnsettledAtOrUnder(path: string): boolean {
-    for (const p of this.unsettled) if (isAtOrUnder(p, path)) return true;
-    for (const p of this.unlisted) if (isAtOrUnder(p, path)) return true;
+    for (const p of [path, ...this.descendants(path)]) {
+      if (this.unsettled.has(p) || this.unlisted.has(p)) return true;
+    }
     return false;
   }
 
   private clearBelow(path: string): void {
-    const prefix = path === "." ? "" : path + "/";
-    for (const set of [this.unsettled, this.listed, this.unlisted]) {
-      for (const p of set) if (p.startsWith(prefix) && p !== path) set.delete(p);
+    for (const p of this.descendants(path)) {
+      this.status.delete(p);
+      this.unsettled.delete(p);
+      this.listed.delete(p);
+      this.unlisted.delete(p);
+      this.index.delete(p);
     }
-    for (const p of this.status.keys()) if (p.startsWith(prefix) && p !== path) this.status.delete(p);
+    this.index.delete(path);
   }
 
   /** Entries of `from` and below, re-rooted at `to`; removes them from their old place. */
   private take(from: string): { rel: string; status?: PathStatus; listed: boolean; unlisted: boolean }[] {
     const out = [];
-    const rel = (p: string) => p.slice(from.length);
-    const keys = new Set<string>();
-    for (const p of this.status.keys()) if (p === from || p.startsWith(from + "/")) keys.add(p);
-    for (const p of this.listed) if (p === from || p.startsWith(from + "/")) keys.add(p);
-    for (const p of this.unlisted) if (p === from || p.startsWith(from + "/")) keys.add(p);
-    for (const p of keys) {
-      out.push({ rel: rel(p), status: this.status.get(p), listed: this.listed.has(p), unlisted: this.unlisted.has(p) });
+    for (const p of [from, ...this.descendants(from)]) {
+      const e = { status: this.status.get(p), listed: this.listed.has(p), unlisted: this.unlisted.has(p) };
+      if (e.status !== undefined || e.listed || e.unlisted) out.push({ rel: p.slice(from.length), ...e });
     }
     this.forget(from);
     return out;
@@ -207,6 +240,7 @@ export class TreeSyncState {
   private put(to: string, entries: ReturnType<TreeSyncState["take"]>): void {
     for (const e of entries) {
       const p = to + e.rel;
+      this.track(p);
       if (e.status !== undefined) this.set(p, e.status);
       if (e.listed) this.listed.add(p);
       if (e.unlisted) this.unlisted.add(p);
