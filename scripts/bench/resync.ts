@@ -1,8 +1,10 @@
 // Reintegration throughput: a full reintegration of N MB in M files from a primary tree into an empty
-// secondary tree over loopback TCP (ReplicationClient + ReplicationServer + reintegrate, both in this
-// process), against `rsync -a` of the same tree into another empty directory, in the same run. Then the
-// same two on the unchanged trees (the "nothing to copy" pass, which measures the walk and compare cost).
+// secondary tree over loopback TCP — the primary's ReplicationClient in a child process (as on two
+// nodes, each side has its own CPU), the ReplicationServer + reintegrate here — against `rsync -a` of the
+// same tree into another empty directory, in the same run. Then the same two on the unchanged trees (the
+// "nothing to copy" pass, which measures the walk and compare cost).
 // Usage: deno run -A scripts/bench/resync.ts [--mb=200] [--files=2000] [--nbrei=6] [--dir=/var/tmp]
+//        [--same-process] (both sides on one JS thread)
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -18,8 +20,37 @@ const { values } = parseArgs({
     files: { type: "string", default: "2000" },
     nbrei: { type: "string", default: "6" },
     dir: { type: "string" },
+    "same-process": { type: "boolean", default: false },
+    // internal: the child that plays the primary
+    "primary-of": { type: "string" },
+    port: { type: "string" },
+    key: { type: "string" },
   },
 });
+
+function primaryClient(dir: string, port: number, key: Uint8Array) {
+  const root = openTreeRoot(dir);
+  const client = new ReplicationClient({
+    host: "127.0.0.72",
+    port,
+    clusterKey: key,
+    node: "primary",
+    module: "bench",
+    roots: [root.fd],
+    async: "second",
+    lockTimeoutMs: 100_000,
+    sendTimeoutMs: 30_000,
+  });
+  return { client, root };
+}
+
+if (values["primary-of"] !== undefined) {
+  const key = Uint8Array.from(values.key!.match(/../g)!.map((h) => parseInt(h, 16)));
+  const { client } = primaryClient(values["primary-of"], Number(values.port), key);
+  await client.connect();
+  console.log("connected");
+  await new Promise(() => {}); // serves reintegration requests until killed
+}
 const mb = Number(values.mb), files = Number(values.files), nbRei = Number(values.nbrei);
 const base = await Deno.makeTempDir({ prefix: "safekit-bench-resync-", dir: values.dir });
 const prim = join(base, "primary"), sec = join(base, "secondary"), rs = join(base, "rsync");
@@ -44,19 +75,25 @@ for (let i = 0; i < files; i++) {
 const key = crypto.getRandomValues(new Uint8Array(32));
 const server = new ReplicationServer({ hostname: "127.0.0.72", port: 0, clusterKey: key, module: "bench", dirs: [sec] });
 server.start();
-const primRoot = openTreeRoot(prim);
-const client = new ReplicationClient({
-  host: "127.0.0.72",
-  port: server.port,
-  clusterKey: key,
-  node: "primary",
-  module: "bench",
-  roots: [primRoot.fd],
-  async: "second",
-  lockTimeoutMs: 100_000,
-  sendTimeoutMs: 30_000,
-});
-await client.connect();
+let stopPrimary: () => Promise<void>;
+if (values["same-process"]) {
+  const { client, root } = primaryClient(prim, server.port, key);
+  await client.connect();
+  stopPrimary = async () => {
+    await client.close();
+    root.close();
+  };
+} else {
+  const hex = [...key].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, `--primary-of=${prim}`, `--port=${server.port}`, `--key=${hex}`],
+    stdout: "null",
+  }).spawn();
+  stopPrimary = async () => {
+    child.kill("SIGKILL");
+    await child.status;
+  };
+}
 const session = await server.waitForSession(5000);
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -77,7 +114,8 @@ const rsyncNoop = hasRsync ? await timed(rsync) : NaN;
 const MB = written / (1 << 20);
 const line = (what: string, secs: number) =>
   `${what.padEnd(34)} ${secs.toFixed(2).padStart(7)} s ${(MB / secs).toFixed(0).padStart(6)} MB/s`;
-console.log(`tree: ${MB.toFixed(0)} MB in ${files} files, ${nbRei} reintegration workers, ${new Date().toISOString()}`);
+const where = values["same-process"] ? "both sides in one process" : "primary in a child process";
+console.log(`tree: ${MB.toFixed(0)} MB in ${files} files, ${nbRei} workers, ${where}, ${new Date().toISOString()}`);
 console.log(line("reintegration full (loopback TCP)", reiFull));
 if (hasRsync) console.log(line("rsync -a (local)", rsyncFull));
 console.log(`${"reintegration, unchanged tree".padEnd(34)} ${reiNoop.toFixed(2).padStart(7)} s`);
@@ -85,7 +123,6 @@ if (hasRsync) console.log(`${"rsync -a, unchanged tree".padEnd(34)} ${rsyncNoop.
 if (hasRsync) console.log(`ratio reintegration / rsync throughput (full copy): ${(rsyncFull / reiFull).toFixed(2)}`);
 else console.log("rsync is not installed: no comparison (apt-get install -y rsync)");
 
-await client.close();
+await stopPrimary();
 await server.close();
-primRoot.close();
 await Deno.remove(base, { recursive: true });
