@@ -66,14 +66,22 @@ for (let i = 0; i < files; i++) {
   const dir = join(prim, `d${i % 40}`, `s${i % 7}`);
   await Deno.mkdir(dir, { recursive: true });
   const data = new Uint8Array(size);
-  for (let o = 0; o < size; o += chunk.length) data.set(chunk.subarray(0, Math.min(chunk.length, size - o)), o);
+  for (let o = 0; o < size; o += chunk.length) {
+    data.set(chunk.subarray(0, Math.min(chunk.length, size - o)), o);
+  }
   data[0] = i & 0xff; // no two files alike
   await Deno.writeFile(join(dir, `f${i}`), data);
   written += size;
 }
 
 const key = crypto.getRandomValues(new Uint8Array(32));
-const server = new ReplicationServer({ hostname: "127.0.0.72", port: 0, clusterKey: key, module: "bench", dirs: [sec] });
+const server = new ReplicationServer({
+  hostname: "127.0.0.72",
+  port: 0,
+  clusterKey: key,
+  module: "bench",
+  dirs: [sec],
+});
 server.start();
 let stopPrimary: () => Promise<void>;
 if (values["same-process"]) {
@@ -86,7 +94,14 @@ if (values["same-process"]) {
 } else {
   const hex = [...key].map((b) => b.toString(16).padStart(2, "0")).join("");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, `--primary-of=${prim}`, `--port=${server.port}`, `--key=${hex}`],
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      `--primary-of=${prim}`,
+      `--port=${server.port}`,
+      `--key=${hex}`,
+    ],
     stdout: "null",
   }).spawn();
   stopPrimary = async () => {
@@ -103,7 +118,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 const rei = (mode: "full" | "zones") =>
   reintegrate({ session, dirs: [{ dir: prim }], mode, nbRei, reiPacketSize: 8 << 20, reiTimeoutMs: 150_000 });
-const hasRsync = new Deno.Command("sh", { args: ["-c", "command -v rsync"], stdout: "null" }).outputSync().success;
+const hasRsync =
+  new Deno.Command("sh", { args: ["-c", "command -v rsync"], stdout: "null" }).outputSync().success;
 const rsync = () => new Deno.Command("rsync", { args: ["-a", `${prim}/`, `${rs}/`] }).output();
 
 const reiFull = await timed(() => rei("full"));
@@ -115,13 +131,16 @@ const MB = written / (1 << 20);
 const line = (what: string, secs: number) =>
   `${what.padEnd(34)} ${secs.toFixed(2).padStart(7)} s ${(MB / secs).toFixed(0).padStart(6)} MB/s`;
 const where = values["same-process"] ? "both sides in one process" : "primary in a child process";
-console.log(`tree: ${MB.toFixed(0)} MB in ${files} files, ${nbRei} workers, ${where}, ${new Date().toISOString()}`);
+console.log(
+  `tree: ${MB.toFixed(0)} MB in ${files} files, ${nbRei} workers, ${where}, ${new Date().toISOString()}`,
+);
 console.log(line("reintegration full (loopback TCP)", reiFull));
 if (hasRsync) console.log(line("rsync -a (local)", rsyncFull));
 console.log(`${"reintegration, unchanged tree".padEnd(34)} ${reiNoop.toFixed(2).padStart(7)} s`);
 if (hasRsync) console.log(`${"rsync -a, unchanged tree".padEnd(34)} ${rsyncNoop.toFixed(2).padStart(7)} s`);
-if (hasRsync) console.log(`ratio reintegration / rsync throughput (full copy): ${(rsyncFull / reiFull).toFixed(2)}`);
-else console.log("rsync is not installed: no comparison (apt-get install -y rsync)");
+if (hasRsync) {
+  console.log(`ratio reintegration / rsync throughput (full copy): ${(rsyncFull / reiFull).toFixed(2)}`);
+} else console.log("rsync is not installed: no comparison (apt-get install -y rsync)");
 
 await stopPrimary();
 await server.close();

@@ -25,10 +25,6 @@ export function parentOf(path: string): string {
   return i < 0 ? "." : path.slice(0, i);
 }
 
-function isAtOrUnder(path: string, root: string): boolean {
-  return root === "." || path === root || path.startsWith(root + "/");
-}
-
 export function opPaths(op: TreeOp): string[] {
   if (op.kind === "rename") return [op.from, op.to];
   if (op.kind === "link") return [op.path, op.newPath];

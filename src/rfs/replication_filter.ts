@@ -18,7 +18,9 @@ export function replicationFilter(cfg: {
   readonly notReplicatedPaths: readonly string[];
   readonly notReplicatedRegexps: readonly string[];
 }): ReplicationFilter {
-  const paths = cfg.notReplicatedPaths.map((p) => p.replace(/\\/g, "/").replace(/^\.\//, "").replace(/\/+$/, ""));
+  const paths = cfg.notReplicatedPaths.map((p) =>
+    p.replace(/\\/g, "/").replace(/^\.\//, "").replace(/\/+$/, "")
+  );
   const excluded: RegExp[] = [];
   const only: RegExp[] = [];
   for (const r of cfg.notReplicatedRegexps) {
@@ -26,7 +28,9 @@ export function replicationFilter(cfg: {
       if (r.startsWith("!")) only.push(new RegExp(r.slice(1)));
       else excluded.push(new RegExp(r));
     } catch (e) {
-      throw new Error(`<notreplicated regexpath="${r}">: invalid regular expression (${(e as Error).message})`);
+      throw new Error(
+        `<notreplicated regexpath="${r}">: invalid regular expression (${(e as Error).message})`,
+      );
     }
   }
   const none = paths.length === 0 && excluded.length === 0 && only.length === 0;

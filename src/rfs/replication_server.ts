@@ -237,7 +237,10 @@ export class ReplicationSession {
         }
         // async="none": one ack for every op processed so far, when the queue runs dry (or every 32 ops,
         // so a busy stream still gets acks).
-        if (this.ready.async === "none" && (this.queue.length === 0 || this.lastProcessedOp - this.lastAcked >= 32)) {
+        if (
+          this.ready.async === "none" &&
+          (this.queue.length === 0 || this.lastProcessedOp - this.lastAcked >= 32)
+        ) {
           this.ack(this.lastProcessedOp);
         }
         this.queuedBytes -= w.bytes;

@@ -89,7 +89,9 @@ function entryAt(dirfd: number, name: string, shownName: string): TreeEntry | nu
 
 function splitParent(path: string): { parent: string; name: string } {
   const slash = path.lastIndexOf("/");
-  return slash < 0 ? { parent: ".", name: path } : { parent: path.slice(0, slash), name: path.slice(slash + 1) };
+  return slash < 0
+    ? { parent: ".", name: path }
+    : { parent: path.slice(0, slash), name: path.slice(slash + 1) };
 }
 
 /** The entry at `path` ("." = the root, whose name is then "."); -errno on failure. */
@@ -105,7 +107,10 @@ export function statEntry(rootFd: number, path: string): TreeEntry | number {
   }
 }
 
-export type Listing = { readonly entries: TreeEntry[]; /** names that are not UTF-8 (not replicable) */ readonly skipped: number };
+export type Listing = {
+  readonly entries: TreeEntry[]; /** names that are not UTF-8 (not replicable) */
+  readonly skipped: number;
+};
 
 /** The entries of the directory `path` (without "." and ".."); -errno on failure. */
 export function listEntries(rootFd: number, path: string): Listing | number {

@@ -4,7 +4,15 @@ import { TreeSyncState } from "../../src/rfs/reintegration_state.ts";
 import type { TreeOp } from "../../src/rfs/tree_op.ts";
 
 const write = (path: string): TreeOp => ({ kind: "write", path, offset: 0, data: new Uint8Array(1) });
-const create = (path: string): TreeOp => ({ kind: "create", path, mode: 0o644, uid: 0, gid: 0, exclusive: true, truncate: false });
+const create = (path: string): TreeOp => ({
+  kind: "create",
+  path,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  exclusive: true,
+  truncate: false,
+});
 const rename = (from: string, to: string): TreeOp => ({ kind: "rename", from, to, flags: 0 });
 
 /** Root listed with children: dir "d" (synced, not listed yet), file "f" (equal), file "c" (being copied). */
@@ -29,10 +37,30 @@ const table: { name: string; op: TreeOp; decision: string; dirty?: string[] }[] 
   { name: "a write to an equal file is applied", op: write("f"), decision: "apply" },
   { name: "a new name in a listed directory is applied", op: create("new"), decision: "apply" },
   { name: "a write to a file being copied is applied best effort", op: write("c"), decision: "bestEffort" },
-  { name: "an op below a directory not listed yet is dropped: its listing shows it", op: create("d/x"), decision: "drop", dirty: [] },
-  { name: "a rename out of an unlisted directory re-reads the new name", op: rename("d/x", "moved"), decision: "drop", dirty: ["moved"] },
-  { name: "a rename of a file being copied re-reads both names", op: rename("c", "c2"), decision: "drop", dirty: ["c", "c2"] },
-  { name: "a rename of a directory with pending work re-reads both names", op: rename("d", "e"), decision: "drop", dirty: ["d", "e"] },
+  {
+    name: "an op below a directory not listed yet is dropped: its listing shows it",
+    op: create("d/x"),
+    decision: "drop",
+    dirty: [],
+  },
+  {
+    name: "a rename out of an unlisted directory re-reads the new name",
+    op: rename("d/x", "moved"),
+    decision: "drop",
+    dirty: ["moved"],
+  },
+  {
+    name: "a rename of a file being copied re-reads both names",
+    op: rename("c", "c2"),
+    decision: "drop",
+    dirty: ["c", "c2"],
+  },
+  {
+    name: "a rename of a directory with pending work re-reads both names",
+    op: rename("d", "e"),
+    decision: "drop",
+    dirty: ["d", "e"],
+  },
   { name: "a rename of an equal file is applied", op: rename("f", "g"), decision: "apply" },
 ];
 

@@ -9,7 +9,14 @@ import type { ReplicationSession } from "../../src/rfs/replication_server.ts";
 import type { TreeOp } from "../../src/rfs/tree_op.ts";
 import type { ReplicationClient } from "../../src/rfs/replication_client.ts";
 import type { TreeRoot } from "../../src/rfs/beneath_root.ts";
-import { delay, primaryClient, roots, snapshot, startSecondary, tempDirs } from "./protocol/loopback_fixture.ts";
+import {
+  delay,
+  primaryClient,
+  roots,
+  snapshot,
+  startSecondary,
+  tempDirs,
+} from "./protocol/loopback_fixture.ts";
 
 const filterCfg = { notReplicatedPaths: ["tmp"], notReplicatedRegexps: ["\\.log$"] };
 const excluded = (p: string) => p === "tmp" || p.startsWith("tmp/") || p.endsWith(".log");
@@ -68,7 +75,10 @@ async function populate(prim: string, sec: string) {
 function startWriter(root: TreeRoot, client: ReplicationClient, seed: number) {
   const rand = rng(seed);
   const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)];
-  const files = Array.from({ length: 12 * 8 }, (_, i) => `dir${Math.floor(i / 8)}/f${i % 8}`).concat(["big1", "big2"]);
+  const files = Array.from({ length: 12 * 8 }, (_, i) => `dir${Math.floor(i / 8)}/f${i % 8}`).concat([
+    "big1",
+    "big2",
+  ]);
   const dirs = Array.from({ length: 12 }, (_, d) => `dir${d}`);
   let n = 0, stop = false;
   const inFlight = new Set<Promise<void>>();
@@ -77,7 +87,12 @@ function startWriter(root: TreeRoot, client: ReplicationClient, seed: number) {
     const r = rand();
     let op: TreeOp;
     if (r < 0.45) {
-      op = { kind: "write", path: f, offset: Math.floor(rand() * 4 << 20 >>> 0) % (3 << 20), data: new Uint8Array(1 + Math.floor(rand() * 5000)).fill(n & 0xff) };
+      op = {
+        kind: "write",
+        path: f,
+        offset: Math.floor(rand() * 4 << 20 >>> 0) % (3 << 20),
+        data: new Uint8Array(1 + Math.floor(rand() * 5000)).fill(n & 0xff),
+      };
     } else if (r < 0.55) {
       const p = `${pick(dirs)}/new${n}`;
       files.push(p);
@@ -167,10 +182,16 @@ async function withPrimaryAndSecondary(
 Deno.test("reintegration: copies what differs, deletes what the primary lacks, keeps <notreplicated> paths", async () => {
   await withPrimaryAndSecondary(async ({ prim, sec, session, base, logs }) => {
     const progress: number[] = [];
-    const result = await reintegrate({ ...base, session, mode: "zones", onProgress: (p) => progress.push(p) });
+    const result = await reintegrate({
+      ...base,
+      session,
+      mode: "zones",
+      onProgress: (p) => progress.push(p),
+    });
     assert.deepEqual(withoutExcluded(await snapshot(sec)), withoutExcluded(await snapshot(prim)));
     // Files copied keep the primary's mtime, so the next reintegration finds them equal.
-    const mt = (s: Record<string, string>) => Object.entries(s).filter(([p, v]) => v.startsWith("f") && !excluded(p));
+    const mt = (s: Record<string, string>) =>
+      Object.entries(s).filter(([p, v]) => v.startsWith("f") && !excluded(p));
     assert.deepEqual(mt(await snapshot(sec, { mtime: true })), mt(await snapshot(prim, { mtime: true })));
     assert.ok(await Deno.lstat(join(sec, "tmp/keep-me")));
     assert.ok(await Deno.lstat(join(sec, "dir5/local.log")));
@@ -210,7 +231,12 @@ Deno.test("reintegration: a missing <tocheck> file on the primary refuses it bef
   await withPrimaryAndSecondary(async ({ sec, session, base }) => {
     const before = await snapshot(sec);
     await assert.rejects(
-      reintegrate({ ...base, session, mode: "full", dirs: [{ ...base.dirs[0], toCheck: ["dir1/f1", "mounted.flag"] }] }),
+      reintegrate({
+        ...base,
+        session,
+        mode: "full",
+        dirs: [{ ...base.dirs[0], toCheck: ["dir1/f1", "mounted.flag"] }],
+      }),
       /<tocheck path="mounted.flag">: .*\/mounted.flag does not exist on the primary; reintegration refused/,
     );
     assert.deepEqual(await snapshot(sec), before);
@@ -221,7 +247,13 @@ Deno.test("reintegration: a missing <tocheck> file on the primary refuses it bef
 Deno.test("reintegration: reiallowedbw caps the copy throughput", async () => {
   await withPrimaryAndSecondary(async ({ session, base }) => {
     const t0 = performance.now();
-    const r = await reintegrate({ ...base, session, mode: "full", reiPacketSize: 64 << 10, reiAllowedBwKBs: 1024 });
+    const r = await reintegrate({
+      ...base,
+      session,
+      mode: "full",
+      reiPacketSize: 64 << 10,
+      reiAllowedBwKBs: 1024,
+    });
     const secs = (performance.now() - t0) / 1000;
     assert.equal(r.bytesCopied, 1 << 20);
     // 1 MiB at 1024 KB/s: the first packet goes at once, the 15 others wait their turn.

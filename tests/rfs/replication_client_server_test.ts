@@ -5,7 +5,14 @@ import { applyTreeOp } from "../../src/rfs/apply_tree_op.ts";
 import type { TreeOp } from "../../src/rfs/tree_op.ts";
 import type { ReplicationSession } from "../../src/rfs/replication_server.ts";
 import { reintegrate } from "../../src/rfs/reintegration.ts";
-import { delay, primaryClient, roots, snapshot, startSecondary, tempDirs } from "./protocol/loopback_fixture.ts";
+import {
+  delay,
+  primaryClient,
+  roots,
+  snapshot,
+  startSecondary,
+  tempDirs,
+} from "./protocol/loopback_fixture.ts";
 
 const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
 const create = (path: string): TreeOp => ({
@@ -24,7 +31,9 @@ function workload(): TreeOp[] {
   const ops: TreeOp[] = [{ kind: "mkdir", path: "d", mode: 0o750, uid: 0, gid: 0 }];
   for (let i = 0; i < 40; i++) {
     ops.push(create(`d/f${i}`));
-    for (let k = 0; k < 4; k++) ops.push({ kind: "write", path: `d/f${i}`, offset: k * 5, data: bytes(`${i}-${k}.`.padEnd(5, "x")) });
+    for (let k = 0; k < 4; k++) {
+      ops.push({ kind: "write", path: `d/f${i}`, offset: k * 5, data: bytes(`${i}-${k}.`.padEnd(5, "x")) });
+    }
     const name = i % 3 === 0 ? `d/r${i}` : `d/f${i}`;
     if (i % 3 === 0) ops.push({ kind: "rename", from: `d/f${i}`, to: name, flags: 0 });
     if (i % 5 === 0) ops.push({ kind: "setattr", path: name, size: 3, mode: 0o600 });
@@ -152,7 +161,9 @@ Deno.test("replication: a secondary that stops reading triggers sendtimeout with
     async ({ client }) => {
       const t0 = performance.now();
       const acks = [];
-      for (let i = 0; i < 8; i++) acks.push(client.apply({ kind: "write", path: "f", offset: i * big.length, data: big }));
+      for (let i = 0; i < 8; i++) {
+        acks.push(client.apply({ kind: "write", path: "f", offset: i * big.length, data: big }));
+      }
       await Promise.all(acks);
       const waited = performance.now() - t0;
       assert.equal(lost.length, 1);
@@ -168,33 +179,38 @@ Deno.test("replication: after a loss, a reconnected secondary gets nothing appli
     if (stall) await new Promise<void>(() => {});
     await applyTreeOp(root, op);
   };
-  await withPair({ applyOp }, { async: "none", lockTimeoutMs: 300 }, async ({ prim, sec, client, sessions, primRoot }) => {
-    const run = async (op: TreeOp) => {
-      await applyTreeOp(primRoot, op);
-      await client.apply(op);
-    };
-    await run(create("before-loss"));
-    assert.equal(client.state, "lost");
-    stall = false;
-    await client.connect();
-    const session = sessions[sessions.length - 1];
-    assert.equal(sessions.length, 2);
-    await run(create("while-unsynced"));
-    assert.equal(await exists(join(sec, "while-unsynced")), false);
-    assert.equal(session.stats.opsDropped, 1);
-    assert.equal(client.needsResync, true);
-    const result = await reintegrate({
-      session,
-      dirs: [{ dir: prim }],
-      mode: "full",
-      nbRei: 2,
-      reiPacketSize: 1 << 20,
-      reiTimeoutMs: 5000,
-    });
-    assert.equal(result.filesCopied, 2);
-    for (let i = 0; i < 50 && client.needsResync; i++) await delay(10);
-    assert.equal(client.needsResync, false);
-    await run(create("after-resync"));
-    assert.deepEqual(await snapshot(sec), await snapshot(prim));
-  }, (index) => index === 0); // a new session is unsynced unless reintegration makes it synced
+  await withPair(
+    { applyOp },
+    { async: "none", lockTimeoutMs: 300 },
+    async ({ prim, sec, client, sessions, primRoot }) => {
+      const run = async (op: TreeOp) => {
+        await applyTreeOp(primRoot, op);
+        await client.apply(op);
+      };
+      await run(create("before-loss"));
+      assert.equal(client.state, "lost");
+      stall = false;
+      await client.connect();
+      const session = sessions[sessions.length - 1];
+      assert.equal(sessions.length, 2);
+      await run(create("while-unsynced"));
+      assert.equal(await exists(join(sec, "while-unsynced")), false);
+      assert.equal(session.stats.opsDropped, 1);
+      assert.equal(client.needsResync, true);
+      const result = await reintegrate({
+        session,
+        dirs: [{ dir: prim }],
+        mode: "full",
+        nbRei: 2,
+        reiPacketSize: 1 << 20,
+        reiTimeoutMs: 5000,
+      });
+      assert.equal(result.filesCopied, 2);
+      for (let i = 0; i < 50 && client.needsResync; i++) await delay(10);
+      assert.equal(client.needsResync, false);
+      await run(create("after-resync"));
+      assert.deepEqual(await snapshot(sec), await snapshot(prim));
+    },
+    (index) => index === 0,
+  ); // a new session is unsynced unless reintegration makes it synced
 });

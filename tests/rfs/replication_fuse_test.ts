@@ -27,7 +27,8 @@ const skip = skipUnless({ root: true }) ?? (hasFuse ? null : (() => {
 const dec = new TextDecoder();
 async function sh(dir: string, script: string): Promise<void> {
   // `cd` inside bash: spawning with cwd in the mount would deadlock (see docs/replication-fuse.md).
-  const out = await new Deno.Command("bash", { args: ["-euo", "pipefail", "-c", `cd "$0"\n${script}`, dir] }).output();
+  const out = await new Deno.Command("bash", { args: ["-euo", "pipefail", "-c", `cd "$0"\n${script}`, dir] })
+    .output();
   if (!out.success) throw new Error(`shell failed (${out.code}): ${script}\n${dec.decode(out.stderr)}`);
 }
 
@@ -53,7 +54,14 @@ Deno.test({
     try {
       await client.connect();
       const session = await server.waitForSession(2000);
-      await reintegrate({ session, dirs: [{ dir: prim }], mode: "full", nbRei: 2, reiPacketSize: 1 << 20, reiTimeoutMs: 5000 });
+      await reintegrate({
+        session,
+        dirs: [{ dir: prim }],
+        mode: "full",
+        nbRei: 2,
+        reiPacketSize: 1 << 20,
+        reiTimeoutMs: 5000,
+      });
       assert.deepEqual(await snapshot(sec), await snapshot(prim));
       for (const step of STEPS) {
         await sh(prim, step);
@@ -84,13 +92,16 @@ sync log0 2>/dev/null || true
 `;
 
 Deno.test({
-  name: "replication over FUSE: reintegration while an application writes through the mount ends with equal trees",
+  name:
+    "replication over FUSE: reintegration while an application writes through the mount ends with equal trees",
   ignore: skip !== null,
   fn: async () => {
     const { dirs: [prim, sec], cleanup } = await tempDirs(2);
     for (let d = 0; d < 10; d++) {
       await Deno.mkdir(`${prim}/dir${d}`);
-      for (let f = 0; f < 7; f++) await Deno.writeFile(`${prim}/dir${d}/f${f}`, new Uint8Array(200_000).fill(d + f));
+      for (let f = 0; f < 7; f++) {
+        await Deno.writeFile(`${prim}/dir${d}/f${f}`, new Uint8Array(200_000).fill(d + f));
+      }
       await Deno.mkdir(`${sec}/dir${d}`);
       await Deno.writeTextFile(`${sec}/dir${d}/stale`, "stale");
     }
@@ -112,7 +123,10 @@ Deno.test({
         reiTimeoutMs: 10_000,
       });
       await writer;
-      assert.ok(result.opsApplied + result.opsDropped > 30, `only ${result.opsApplied + result.opsDropped} live ops`);
+      assert.ok(
+        result.opsApplied + result.opsDropped > 30,
+        `only ${result.opsApplied + result.opsDropped} live ops`,
+      );
       await new Promise((r) => setTimeout(r, 200)); // async="second": the last applies follow their acks
       assert.ok(result.filesCopied >= 70);
       assert.equal(client.needsResync, false);

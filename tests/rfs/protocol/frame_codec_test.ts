@@ -60,7 +60,10 @@ const cases: { name: string; code: FrameErrorCode; message: RegExp; run: () => u
     name: "a declared length above the limit is refused before buffering it",
     code: "oversized",
     message: /payload of 2000 bytes declared, the limit is 1024/,
-    run: () => decodeAll([sealFrame(key, { type: 5, seq: 0, payload: new Uint8Array(2000) }).subarray(0, 40)], { max: 1024 }),
+    run: () =>
+      decodeAll([sealFrame(key, { type: 5, seq: 0, payload: new Uint8Array(2000) }).subarray(0, 40)], {
+        max: 1024,
+      }),
   },
   {
     name: "a flipped payload bit fails the MAC",

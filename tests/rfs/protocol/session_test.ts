@@ -8,10 +8,18 @@ import type { ByteStream } from "../../../src/rfs/protocol/frame_channel.ts";
 import { sealFrame } from "../../../src/rfs/protocol/frame_codec.ts";
 import { encodeMessage } from "../../../src/rfs/protocol/messages.ts";
 import type { ReplicationSession } from "../../../src/rfs/replication_server.ts";
-import { CLUSTER_KEY, delay, HOST, primaryClient, roots, startSecondary, tempDirs } from "./loopback_fixture.ts";
+import { delay, HOST, primaryClient, roots, startSecondary, tempDirs } from "./loopback_fixture.ts";
 
 const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
-const createOp = (path: string) => ({ kind: "create" as const, path, mode: 0o644, uid: 0, gid: 0, exclusive: false, truncate: false });
+const createOp = (path: string) => ({
+  kind: "create" as const,
+  path,
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  exclusive: false,
+  truncate: false,
+});
 
 function dialer(port: number, record?: Uint8Array[]) {
   let conn: Deno.TcpConn | null = null;
@@ -41,7 +49,11 @@ Deno.test("session: a primary with the cluster key gets in; its ops are applied 
     assert.equal(client.state, "connected");
     await client.apply(createOp("hello"));
     assert.ok(await exists(join(sec, "hello")));
-    assert.deepEqual(sessions.map((s) => [s.hello.node, s.hello.module, s.ready.async]), [["node1", "mirror", "none"]]);
+    assert.deepEqual(sessions.map((s) => [s.hello.node, s.hello.module, s.ready.async]), [[
+      "node1",
+      "mirror",
+      "none",
+    ]]);
   } finally {
     await client.close();
     await server.close();
@@ -62,8 +74,14 @@ Deno.test("session: a wrong cluster key, an unknown node or another module are r
       return true;
     });
     assert.equal(wrongKey.state, "idle");
-    await assert.rejects(primaryClient(server, r, { node: "intruder" }).connect(), /node "intruder" is not this module's peer/);
-    await assert.rejects(primaryClient(server, r, { module: "other" }).connect(), /module "other" is not replicated here/);
+    await assert.rejects(
+      primaryClient(server, r, { node: "intruder" }).connect(),
+      /node "intruder" is not this module's peer/,
+    );
+    await assert.rejects(
+      primaryClient(server, r, { module: "other" }).connect(),
+      /module "other" is not replicated here/,
+    );
     assert.equal(server.session, null);
   } finally {
     await server.close();
