@@ -98,8 +98,12 @@ function peerCertificateOf(socket: TLSSocket): PeerCertificate {
   if (!socket.authorized) {
     return { kind: "refused", reason: String(socket.authorizationError ?? "not authorized") };
   }
-  const pem = `-----BEGIN CERTIFICATE-----\n${cert.raw.toString("base64")}\n-----END CERTIFICATE-----\n`;
-  const id = clientCertIdentity(pem);
+  let id: ReturnType<typeof clientCertIdentity>;
+  try {
+    id = clientCertIdentity(new Uint8Array(cert.raw));
+  } catch (e) {
+    return { kind: "refused", reason: `unreadable client certificate: ${(e as Error).message}` };
+  }
   return id ? { kind: "verified", name: id.name, role: id.role } : {
     kind: "refused",
     reason: "the client certificate names no role (OU=Admin|Control|Monitor)",

@@ -22,8 +22,11 @@ export function clientKeyAndRequest(name: string, kind: KeyKind = "ecdsa"): Prom
 }
 
 /** Who a client certificate names, as the web service maps it to a user and role. */
-export function clientCertIdentity(certPem: string): { name: string; role: Role } | null {
-  const cert = new x509.X509Certificate(certPem);
+export function clientCertIdentity(cert: string | Uint8Array): { name: string; role: Role } | null {
+  return identityOf(new x509.X509Certificate(typeof cert === "string" ? cert : cert.slice().buffer));
+}
+
+function identityOf(cert: x509.X509Certificate): { name: string; role: Role } | null {
   const name = cert.subjectName.getField("CN")[0];
   const role = cert.subjectName.getField("OU")[0];
   if (!name || !role || !isRole(role)) return null;
