@@ -262,3 +262,22 @@ Deno.test("reintegration: reiallowedbw caps the copy throughput", async () => {
     await writeFile(prim, "one", 1 << 20, 3);
   });
 });
+
+Deno.test("reintegration: stopResync (abort) stops it with a reason and leaves the session unsynced", async () => {
+  await withPrimaryAndSecondary(async ({ session, base }) => {
+    const stop = new AbortController();
+    const run = reintegrate({
+      ...base,
+      session,
+      mode: "full",
+      reiPacketSize: 64 << 10,
+      reiAllowedBwKBs: 512,
+      signal: stop.signal,
+    });
+    setTimeout(() => stop.abort(), 200);
+    await assert.rejects(run, /reintegration stopped \(stopResync\)/);
+    assert.equal(session.mode, "unsynced");
+  }, async (prim) => {
+    await writeFile(prim, "one", 1 << 20, 3);
+  });
+});

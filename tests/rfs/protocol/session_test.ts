@@ -82,6 +82,10 @@ Deno.test("session: a wrong cluster key, an unknown node or another module are r
       primaryClient(server, r, { module: "other" }).connect(),
       /module "other" is not replicated here/,
     );
+    await assert.rejects(
+      primaryClient(server, [...r, ...r]).connect(),
+      /the primary replicates 2 directories, this node has 1 \(configurations differ\)/,
+    );
     assert.equal(server.session, null);
   } finally {
     await server.close();
