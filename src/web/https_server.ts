@@ -2,9 +2,10 @@
 // 9010 answering only with a redirect to https://<host>:9453 with the same path and query (HTTP and HTTPS
 // are never both serving the app). HTTPS mode is on when SAFE/web/conf/server.crt and server.key exist.
 //
-// TLS versions: Deno.serve (rustls) offers TLS 1.3 and TLS 1.2 and has no option to refuse 1.2 in Deno 2.9;
-// rustls only has AEAD/forward-secret suites for 1.2, so that is acceptable. The client-certificate
-// listener (node:https, below) is set to TLS 1.3 only.
+// TLS versions: both listeners negotiate TLS 1.3 with any current client, but neither can refuse TLS 1.2 in
+// Deno 2.9.6: Deno.serve (rustls) has no version option, and node:https under Deno accepts `minVersion`
+// and ignores it (checked with `openssl s_client -tls1_2`). rustls offers only AEAD, forward-secret suites
+// for 1.2, so this is acceptable; put a proxy in front if a policy demands 1.3 only.
 // Client certificates: Deno.serve cannot ask for them (reference/deno-stack-verification.md §2). When
 // distributed commands authenticate with user_Admin_<host> certificates, serve 9453 with
 // serveHttpsWithClientCerts (node:https, HTTP/1.1) instead: the handler receives the verified identity.
@@ -73,6 +74,7 @@ export function serveHttpsWithClientCerts(opts: ServeWithClientCertsOptions): Pr
     ca: opts.caPem,
     requestCert: true,
     rejectUnauthorized: false,
+    // Ignored by Deno 2.9.6 (TLS 1.2 still accepted); kept so that a runtime honouring it enforces 1.3.
     minVersion: "TLSv1.3",
   }, listener);
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ import {
   makeKeyAndRequest,
   signCsr,
 } from "../../../src/web/pki/mod.ts";
-import { newCa } from "./pki_fixtures.ts";
+import { hasOpenssl, newCa } from "./pki_fixtures.ts";
 
 const hello = () => new Response("hello over tls");
 
@@ -150,5 +150,22 @@ Deno.test("mTLS listener: a user_Admin certificate from the cluster CA is verifi
     noCert.close();
     wrongCa.close();
     await server.close();
+  }
+});
+
+Deno.test("HTTPS negotiates TLS 1.3 with a client that offers it", async () => {
+  if (!await hasOpenssl()) return;
+  const { tls } = await serverCert(["127.0.0.108"]);
+  const server = serveHttps({ hostname: "127.0.0.108", port: 0, tls, handler: hello });
+  try {
+    const out = await new Deno.Command("openssl", {
+      args: ["s_client", "-connect", `127.0.0.108:${server.addr.port}`],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.match(new TextDecoder().decode(out.stdout), /New, TLSv1\.3/);
+  } finally {
+    await server.shutdown();
   }
 });
