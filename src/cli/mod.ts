@@ -108,6 +108,11 @@ async function dispatch(args: string[], json: boolean, io: CliIo, opts: RunOptio
     return 0;
   }
   if (verb === "-p") return printPaths(paths, json, io);
+  if (verb === "rfs-primary") {
+    // Internal: the node service starts it to serve a primary's replicated directories (src/rfs).
+    if (opts.remote) throw new CliError("'rfs-primary' is internal to the node service");
+    return await (await import("../rfs/mod.ts")).runPrimaryProcess();
+  }
   if (verb === "webservercfg") {
     // Local and direct on SAFE/web/conf/user.json (root only), so it works with the node service stopped.
     if (opts.remote) {

@@ -768,6 +768,13 @@ export function step(state: MirrorState, event: MirrorEvent, now: number): StepR
       if (on) c.s = { ...c.s, bootStartAt: now + event.bootDelayMs };
       break;
     }
+    case "replicationLost":
+      // spec §7.1: a secondary that does not answer within locktimeout/sendtimeout is dropped: PRIM -> ALONE.
+      if (c.s.local === "PRIM") {
+        log(c, "U", msg.replicationLost(event.reason));
+        enterAloneFromPrim(c);
+      }
+      break;
     case "waitRules":
       c.s = { ...c.s, ruleWait: event.status };
       break;

@@ -40,4 +40,5 @@ export const msg = {
     "Action stopstart called by heart: no heartbeat before the primary saw this secondary ready",
   stopstartDropped: "Action stopstart called by heart: remote primary changed",
   resyncFailed: (reason: string) => `Reintegration failed: ${reason}`,
+  replicationLost: (reason: string) => `Action alone called by nfsbox: secondary lost (${reason})`,
 } as const;

@@ -128,6 +128,8 @@ export type MirrorEvent =
   }
   | { readonly kind: "resyncProgress"; readonly percent: number }
   | { readonly kind: "resyncFinished" }
+  /** The primary's replication lost its secondary (locktimeout, sendtimeout, connection closed). */
+  | { readonly kind: "replicationLost"; readonly reason: string }
   | { readonly kind: "resyncFailed"; readonly reason: string }
   | {
     readonly kind: "boot";

@@ -520,10 +520,9 @@ export function apiRoutes(s: NodeService): Route[] {
 function configWarnings(s: NodeService, module: string): string[] {
   const rt = s.modules.get(module);
   const w = [...(rt.config?.warnings ?? [])];
-  if (rt.config?.rfs) {
+  if (rt.config?.rfs && Deno.uid?.() !== 0) {
     w.push(
-      "<rfs>: replication of directories is not available in this version yet; a secondary of this module " +
-        "will refuse to synchronise instead of pretending",
+      "<rfs>: replication mounts the directories with FUSE and needs root; this node service does not run as root",
     );
   }
   if (rt.config?.vip && Deno.uid?.() !== 0) {

@@ -23,6 +23,7 @@ import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
 import { ModuleSupervisor } from "./module_supervisor.ts";
 import { MirrorVips } from "./vip_runtime.ts";
+import { RfsRuntime } from "./rfs_runtime.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
 const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
@@ -106,6 +107,7 @@ export class MirrorRuntime {
   #closed = false;
   #supervisor: ModuleSupervisor | null = null;
   #vips: MirrorVips | null;
+  #rfs: RfsRuntime | null;
 
   constructor(private readonly d: MirrorRuntimeDeps) {
     this.#factsFile = join(d.paths.moduleVar(d.module), "mirror_facts.json");
@@ -126,13 +128,44 @@ export class MirrorRuntime {
     const vipLog = (level: "E" | "I" | "C", message: string) =>
       d.log.append({ at: Date.now(), component: "vipplug", level, message });
     this.#vips = d.config.vip ? new MirrorVips(d.config.vip, vipLog) : null;
+    this.#rfs = d.config.rfs
+      ? new RfsRuntime({
+        module: d.module,
+        id: d.id,
+        config: d.config,
+        cluster: d.cluster,
+        node: d.localNode,
+        peer,
+        key: d.key,
+        log: (level, component, message) => d.log.append({ at: Date.now(), component, level, message }),
+        events: {
+          lost: (reason) => this.#dispatch({ kind: "replicationLost", reason }),
+          resyncProgress: (percent) => this.#dispatch({ kind: "resyncProgress", percent }),
+          resyncFinished: () => this.#dispatch({ kind: "resyncFinished" }),
+          resyncFailed: (reason) => this.#dispatch({ kind: "resyncFailed", reason }),
+        },
+      })
+      : null;
     this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user, {
       before: async (name) => {
         await this.#supervisor?.scriptStarting(name);
-        if (name === "start_prim") await this.#vips?.up();
+        if (name === "start_prim") {
+          await this.#rfs?.primaryUp().catch((e) =>
+            d.log.append({
+              at: Date.now(),
+              component: "nfsbox",
+              level: "C",
+              message: `Replication not started: ${e.message}`,
+            })
+          );
+          await this.#vips?.up();
+        }
       },
       after: async (name, force) => {
-        if (name === "stop_prim" && force) await this.#vips?.down();
+        if (name === "stop_prim" && force) {
+          await this.#vips?.down();
+          await this.#rfs?.primaryDown();
+        }
         this.#supervisor?.scriptEnded(name);
       },
     });
@@ -159,7 +192,13 @@ export class MirrorRuntime {
       onBeat: (ident, payload) => this.#dispatch({ kind: "heartbeat", ident, payload: payload as never }),
       onTimeout: (ident) => this.#dispatch({ kind: "heartbeatTimeout", ident }),
     });
-    this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
+    this.#tick = setInterval(() => {
+      this.#dispatch({ kind: "tick" });
+      const s = this.#state;
+      if ((s.local === "PRIM" || s.local === "ALONE") && s.peer?.state === "SECOND") {
+        this.#rfs?.peerIsSecond();
+      }
+    }, TICK_MS);
     this.#supervisor = new ModuleSupervisor({
       module: this.d.module,
       config: this.d.config,
@@ -243,6 +282,7 @@ export class MirrorRuntime {
     const v = this.view();
     const key = `${v.local} ${v.qualifier} ${v.remote} ${this.#state.lastReady}`;
     if (key === this.#lastView) return;
+    if (this.#lastView.startsWith("SECOND") && v.local !== "SECOND") void this.#rfs?.leaveSecond();
     // A module that (re)starts waits for the wait rules' verdict: give it (once the step is over).
     if (v.local === "WAIT" && v.qualifier === "Transient") {
       queueMicrotask(() => this.#supervisor?.republish());
@@ -285,15 +325,11 @@ export class MirrorRuntime {
         this.#scripts.kill(e.runId);
         return;
       case "startResync":
-        // Replication (the <rfs> element) arrives with the replication issue; say so instead of pretending.
-        queueMicrotask(() =>
-          this.#dispatch({
-            kind: "resyncFailed",
-            reason: "replication of <rfs> directories is not available in this version yet",
-          })
-        );
+        if (this.#rfs) this.#rfs.secondaryResync(e.mode, e.since);
+        else queueMicrotask(() => this.#dispatch({ kind: "resyncFinished" }));
         return;
       case "stopResync":
+        this.#rfs?.abortResync();
         return;
     }
   }
@@ -315,6 +351,7 @@ export class MirrorRuntime {
     await this.#supervisor?.stop();
     this.#scripts.killAll();
     await this.#heartbeats?.close();
+    await this.#rfs?.close();
     for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });
     this.#pending.clear();
   }

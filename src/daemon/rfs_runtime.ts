@@ -1,0 +1,246 @@
+// Replication of a mirror module's <rfs> directories, driven by the mirror runtime (docs/replication.md).
+// Primary (PRIM/ALONE): a child process (`safekit rfs-primary`) mounts each directory in place with the FUSE
+// server and replicates every change synchronously; it connects to the secondary whenever the peer is
+// SECOND. Secondary: a ReplicationServer on the flow lan, port 5600+(id−1)×4, applies the changes; a
+// reintegration (startResync) copies what differs from the primary, while changes keep flowing.
+import { type ClusterConfig, type ModuleConfig, rfsPort } from "../config/mod.ts";
+import { keyToHex } from "./cluster_manager.ts";
+import { reintegrate, replicationFilter, ReplicationServer } from "../rfs/mod.ts";
+import { scrubbedEnv } from "../platform/child_env.ts";
+import { selfCommand } from "../platform/self_command.ts";
+import type { ResyncMode } from "../core/mirror_types.ts";
+
+type Log = (level: "I" | "E" | "C", component: string, message: string) => void;
+
+export type RfsEvents = {
+  lost(reason: string): void;
+  resyncProgress(percent: number): void;
+  resyncFinished(): void;
+  resyncFailed(reason: string): void;
+};
+
+/** The address of a node on the replication flow lan: the heartbeat with ident "flow", else the first one. */
+export function flowAddress(cluster: ClusterConfig, cfg: ModuleConfig, node: string): string {
+  const hbs = cfg.heart?.heartbeats ?? [];
+  const lanName = cfg.rfs?.flow?.name ?? (hbs.find((h) => h.ident === "flow") ?? hbs[0])?.name;
+  const lan = cluster.lans.find((l) => l.name === lanName) ?? cluster.lans[0];
+  const n = lan.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`node ${node} is not on the replication lan '${lan.name}'`);
+  const a = n.laddr && node !== undefined ? n.laddr : n.addr;
+  return a.startsWith("[") ? a.slice(1, -1) : a;
+}
+
+export class RfsRuntime {
+  #child: Deno.ChildProcess | null = null;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  #connected = false;
+  #connecting = false;
+  #stopped: Promise<void> | null = null;
+  #server: ReplicationServer | null = null;
+  #resync: AbortController | null = null;
+  #lastConnectAt = 0;
+
+  constructor(
+    private readonly d: {
+      module: string;
+      id: number;
+      config: ModuleConfig;
+      cluster: ClusterConfig;
+      node: string;
+      peer: string;
+      key: Uint8Array;
+      log: Log;
+      events: RfsEvents;
+    },
+  ) {}
+
+  get #rfs() {
+    return this.d.config.rfs!;
+  }
+
+  /** Before start_prim: mount the replicated directories. Refusing to start is safer than not replicating. */
+  async primaryUp(): Promise<void> {
+    if (this.#child) return;
+    const [cmd, ...pre] = selfCommand();
+    const child = new Deno.Command(cmd, {
+      args: [...pre, "rfs-primary"],
+      env: scrubbedEnv(),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    const mounted = Promise.withResolvers<void>();
+    this.#stopped = this.#readEvents(child, mounted).finally(() => {
+      if (this.#child === child) this.#child = null;
+    });
+    await this.#send({
+      module: this.d.module,
+      node: this.d.node,
+      peerAddr: flowAddress(this.d.cluster, this.d.config, this.d.peer),
+      port: rfsPort(this.d.id),
+      keyHex: keyToHex(this.d.key),
+      async: this.#rfs.async,
+      lockTimeoutMs: this.#rfs.lockTimeoutMs,
+      sendTimeoutMs: this.#rfs.sendTimeoutMs,
+      dirs: this.#rfs.replicated.map((r) => ({
+        dir: r.dir,
+        notReplicatedPaths: r.notReplicatedPaths,
+        notReplicatedRegexps: r.notReplicatedRegexps,
+      })),
+    });
+    const timer = setTimeout(
+      () => mounted.reject(new Error("the replicated directories were not mounted in 30 s")),
+      30_000,
+    );
+    try {
+      await mounted.promise;
+      this.d.log(
+        "I",
+        "nfsbox",
+        `Replicated directories mounted: ${this.#rfs.replicated.map((r) => r.dir).join(", ")}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #readEvents(child: Deno.ChildProcess, mounted: PromiseWithResolvers<void>): Promise<void> {
+    let buf = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let e: { event?: string; reason?: string; message?: string };
+        try {
+          e = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        switch (e.event) {
+          case "mounted":
+            mounted.resolve();
+            break;
+          case "connected":
+            this.#connecting = false;
+            this.#connected = true;
+            this.d.log("I", "nfsbox", `Replication connected to ${this.d.peer}`);
+            break;
+          case "connect_failed":
+            this.#connecting = false;
+            break;
+          case "synced":
+            this.d.log("I", "nfsbox", "Uptodate replicated file system");
+            break;
+          case "lost":
+            this.#connected = false;
+            this.d.log("C", "nfsbox", `Replication to ${this.d.peer} lost: ${e.reason}`);
+            this.d.events.lost(e.reason ?? "lost");
+            break;
+          case "error":
+            this.d.log("E", "nfsbox", e.message ?? "error");
+            if (String(e.message).startsWith("mount failed")) mounted.reject(new Error(e.message));
+            break;
+        }
+      }
+    }
+    mounted.reject(new Error("the replication process exited"));
+  }
+
+  async #send(obj: unknown): Promise<void> {
+    await this.#writer?.write(new TextEncoder().encode(JSON.stringify(obj) + "\n")).catch(() => {});
+  }
+
+  /** The peer is SECOND: the primary connects (the secondary waits for it to reintegrate). */
+  peerIsSecond(): void {
+    if (!this.#child || this.#connected || this.#connecting) return;
+    const now = Date.now();
+    if (now - this.#lastConnectAt < 1000) return;
+    this.#lastConnectAt = now;
+    this.#connecting = true;
+    void this.#send({ cmd: "connect" });
+  }
+
+  /** After the forced stop_prim: unmount (the directories then show the same files directly). */
+  async primaryDown(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    await this.#send({ cmd: "stop" });
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 30_000);
+    await this.#stopped?.catch(() => {});
+    await child.status;
+    clearTimeout(timer);
+    this.#child = null;
+    this.#connected = false;
+    this.#connecting = false;
+  }
+
+  /** startResync on the secondary: serve the flow port, wait for the primary, copy what differs. */
+  secondaryResync(mode: ResyncMode, since?: number): void {
+    this.#resync?.abort();
+    const ctl = new AbortController();
+    this.#resync = ctl;
+    (async () => {
+      if (!this.#server) {
+        this.#server = new ReplicationServer({
+          hostname: flowAddress(this.d.cluster, this.d.config, this.d.node),
+          port: rfsPort(this.d.id),
+          clusterKey: this.d.key,
+          module: this.d.module,
+          dirs: this.#rfs.replicated.map((r) => r.dir),
+          allowedNodes: new Set([this.d.peer]),
+          onDesync: (reason) => this.d.log("E", "nfsbox", `Replication stream lost: ${reason}`),
+          log: (level, m) => this.d.log(level, "nfsbox", m),
+        });
+        this.#server.start();
+      }
+      const session = await this.#server.waitForSession(this.#rfs.reiTimeoutMs);
+      await reintegrate({
+        session,
+        mode,
+        since,
+        dirs: this.#rfs.replicated.map((r) => ({
+          dir: r.dir,
+          filter: replicationFilter(r),
+          toCheck: r.toCheck,
+        })),
+        nbRei: this.#rfs.nbRei,
+        reiPacketSize: this.#rfs.reiPacketSize,
+        reiAllowedBwKBs: this.#rfs.reiAllowedBandwidth,
+        reiTimeoutMs: this.#rfs.reiTimeoutMs,
+        signal: ctl.signal,
+        onProgress: (p) => this.d.events.resyncProgress(p),
+        log: (level, m) => this.d.log(level, "reintegre", m),
+      });
+    })().then(
+      () => !ctl.signal.aborted && this.d.events.resyncFinished(),
+      (e) => !ctl.signal.aborted && this.d.events.resyncFailed((e as Error).message),
+    );
+  }
+
+  abortResync(): void {
+    this.#resync?.abort();
+    this.#resync = null;
+  }
+
+  /** Leaving SECOND: stop serving the flow port. */
+  async leaveSecond(): Promise<void> {
+    this.abortResync();
+    const s = this.#server;
+    this.#server = null;
+    await s?.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.leaveSecond();
+    await this.primaryDown();
+  }
+}
