@@ -12,6 +12,7 @@ import * as mon from "./verbs_monitoring.ts";
 import * as ctl from "./verbs_control.ts";
 import { apikey } from "./verbs_apikey.ts";
 import * as det from "./verbs_detection.ts";
+import * as pkiv from "./verbs_pki.ts";
 
 const VERBS: Record<string, Verb> = {
   level: mon.level,
@@ -45,6 +46,13 @@ const VERBS: Record<string, Verb> = {
   resetloop: det.resetloop,
   checkloop: det.checkloop,
   kill: det.kill,
+  initssl: pkiv.initssl,
+  checkcert: pkiv.checkcert,
+  makeusercert: pkiv.makeusercert,
+  rmcerts: pkiv.rmcerts,
+  startcaserv: pkiv.startcaserv,
+  stopcaserv: pkiv.stopcaserv,
+  webserver: pkiv.webserver,
   cluster,
   module,
   config,
@@ -58,6 +66,8 @@ const USAGE = `usage: safekit <command> [options] [--json]
   demo [DIR]                      create and start a 2-node demo cluster on 127.0.0.2 and 127.0.0.3
   -p                              print SAFE, SAFEVAR, SAFEBIN ...
   apikey create Admin|Control|Monitor NAME | apikey list | apikey delete ROLE NAME
+  initssl sca|req https://CA:9001 CA_admin:PWD [-f FP]|rca | startcaserv PWD | stopcaserv
+  checkcert [-t all|server|CA] [-h DNS] [-i IP] | makeusercert NAME ROLE | rmcerts [CA] | webserver restart
   webservercfg -passwd PWD [-user NAME] [-role Admin|Control|Monitor] | -rcmdpasswd PWD [-rcmduser NAME]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
@@ -108,6 +118,11 @@ async function dispatch(args: string[], json: boolean, io: CliIo, opts: RunOptio
     return 0;
   }
   if (verb === "-p") return printPaths(paths, json, io);
+  if (verb === "caserv-run") {
+    // Internal: the detached CA service that `startcaserv` starts.
+    if (opts.remote) throw new CliError("'caserv-run' is internal");
+    return await pkiv.runCaService(paths);
+  }
   if (verb === "rfs-primary") {
     // Internal: the node service starts it to serve a primary's replicated directories (src/rfs).
     if (opts.remote) throw new CliError("'rfs-primary' is internal to the node service");

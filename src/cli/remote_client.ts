@@ -11,6 +11,8 @@ export class RemoteNodeClient implements ApiClient {
     private readonly localNode: string,
     private readonly command: string,
     private readonly timeoutMs = 30_000,
+    /** HTTPS mode: a client that trusts the cluster's CA (SAFE/web/conf/cacert.crt). */
+    private readonly httpClient?: Deno.HttpClient,
   ) {}
 
   async request(method: string, path: string, body?: Uint8Array | string | object): Promise<ApiResponse> {
@@ -31,6 +33,7 @@ export class RemoteNodeClient implements ApiClient {
         headers,
         body: payload as BodyInit | undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
+        client: this.httpClient,
       });
       return await decodeResponse(res);
     } catch (e) {
@@ -45,4 +48,13 @@ export function parseKeyFile(text: string): Uint8Array {
     throw new CliError("the cluster key file is damaged (expected 64 hex digits)");
   }
   return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+}
+
+/** A fetch client trusting the cluster's CA, for https:// node URLs (null when there is no CA file). */
+export async function clusterCaClient(cacertPath: string): Promise<Deno.HttpClient | undefined> {
+  try {
+    return Deno.createHttpClient({ caCerts: [await Deno.readTextFile(cacertPath)] });
+  } catch {
+    return undefined;
+  }
 }

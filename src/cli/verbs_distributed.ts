@@ -4,7 +4,8 @@
 import { CliError } from "./cli_error.ts";
 import type { CliContext } from "./context.ts";
 import { type ApiClient, expectOk } from "./daemon_client.ts";
-import { parseKeyFile, RemoteNodeClient } from "./remote_client.ts";
+import { clusterCaClient, parseKeyFile, RemoteNodeClient } from "./remote_client.ts";
+import { join } from "node:path";
 
 type Target = { node: string | null; url: string };
 type Prepared =
@@ -25,6 +26,9 @@ export async function distributed(ctx: CliContext, hosts: string, rest: readonly
     throw new CliError("this node has no cluster configuration (run 'safekit cluster config' first)");
   }
   const keys = await readKeys(ctx);
+  const tls = targets.some((t) => t.url.startsWith("https:"))
+    ? await clusterCaClient(join(ctx.paths.safe, "web", "conf", "cacert.crt"))
+    : undefined;
   const command = rest.join(" ");
 
   let prepared: Prepared;
@@ -53,7 +57,7 @@ export async function distributed(ctx: CliContext, hosts: string, rest: readonly
     let code = 0;
     try {
       for (const [i, key] of keys.entries()) {
-        const client = new RemoteNodeClient(t.node ?? t.url, t.url, key, node, command);
+        const client = new RemoteNodeClient(t.node ?? t.url, t.url, key, node, command, 30_000, tls);
         try {
           code = await runOnTarget(client, prepared, rest, lines, ctx.json);
           break;

@@ -316,6 +316,18 @@ export function apiRoutes(s: NodeService): Route[] {
       },
     },
     {
+      method: "post",
+      path: "/webserver/restart",
+      summary:
+        "Re-read the web service's certificates: HTTPS when SAFE/web/conf/server.crt exists, else HTTP",
+      mutates: true,
+      handler: async () => {
+        s.forceWebRebind();
+        const warnings = await s.applyNetwork();
+        return { json: { mode: s.webMode, warnings } };
+      },
+    },
+    {
       method: "get",
       path: "/metrics",
       absolutePath: "/metrics",
@@ -604,10 +616,18 @@ async function fanOut<T>(
   const rows = await Promise.all(
     nodeNames(a.config).map(async (node) => {
       if (node === a.localNode) return local();
-      const url = s.cluster.webUrlOf(node, WEB_PORT);
+      const url = s.peerUrl(node);
       if (!url || !s.cluster.key) return [{ node, error: "no address or no cluster key" }];
       try {
-        const client = new RemoteNodeClient(node, url, s.cluster.key, a.localNode, "fan-out", 3000);
+        const client = new RemoteNodeClient(
+          node,
+          url,
+          s.cluster.key,
+          a.localNode,
+          "fan-out",
+          3000,
+          s.peerHttpClient,
+        );
         const r = await client.request("GET", path);
         if (r.status !== 200) {
           return [{ node, error: (r.json as { error?: string })?.error ?? `HTTP ${r.status}` }];
@@ -630,7 +650,7 @@ export function resolveTargets(s: NodeService, hosts: string): { node: string | 
   if (spec === "*") {
     if (!a) throw new NodeError("'-H \"*\"' needs the cluster configuration (run 'safekit cluster config')");
     commandLan(a.config);
-    return nodeNames(a.config).map((n) => ({ node: n, url: s.cluster.webUrlOf(n, WEB_PORT)! }));
+    return nodeNames(a.config).map((n) => ({ node: n, url: s.peerUrl(n)! }));
   }
   let proto = "http";
   let port = WEB_PORT;
@@ -646,7 +666,7 @@ export function resolveTargets(s: NodeService, hosts: string): { node: string | 
       const u = new URL(h);
       return { node: null, url: `${u.protocol}//${u.host}` };
     }
-    if (a && nodeNames(a.config).includes(h) && !m) return { node: h, url: s.cluster.webUrlOf(h, WEB_PORT)! };
+    if (a && nodeNames(a.config).includes(h) && !m) return { node: h, url: s.peerUrl(h)! };
     if (!/^[A-Za-z0-9.\-:\[\]]+$/.test(h)) throw new NodeError(`invalid host '${h}' in -H list`);
     return { node: null, url: `${proto}://${h}:${port}` };
   });

@@ -209,10 +209,12 @@ export class ClusterManager {
     });
   }
 
-  /** Address and port of a node's web service on the command lan. */
-  webUrlOf(node: string, port: number): string | null {
+  /** URL of a node's web service on the command lan. */
+  webUrlOf(node: string, port: number, scheme: "http" | "https" = "http"): string | null {
     if (!this.#active) return null;
     const addr = addrOf(this.#active.config, node);
-    return addr ? `http://${addr.includes(":") && !addr.startsWith("[") ? `[${addr}]` : addr}:${port}` : null;
+    return addr
+      ? `${scheme}://${addr.includes(":") && !addr.startsWith("[") ? `[${addr}]` : addr}:${port}`
+      : null;
   }
 }

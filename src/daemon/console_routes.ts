@@ -13,7 +13,6 @@ import type { ApiResponse } from "../cli/daemon_client.ts";
 import { type ApiRequest, callerLabel, type Route } from "../web/route_table.ts";
 import { NodeError, notFound } from "./node_error.ts";
 import type { NodeService } from "./node_service.ts";
-import { WEB_PORT } from "./node_service.ts";
 
 /** A module as one node sees it, with the detail a console tile shows next to the state (spec §2.1). */
 export type ConsoleModuleRow = {
@@ -61,12 +60,20 @@ async function remoteRequest(
   command = "console",
 ): Promise<ApiResponse> {
   const a = s.cluster.active;
-  const url = s.cluster.webUrlOf(node, WEB_PORT);
+  const url = s.peerUrl(node);
   if (!a || !url || !s.cluster.key) {
     throw new NodeError(`node '${node}' has no address or there is no cluster key`);
   }
   const { RemoteNodeClient } = await import("../cli/remote_client.ts");
-  const client = new RemoteNodeClient(node, url, s.cluster.key, a.localNode, command, NODE_TIMEOUT_MS);
+  const client = new RemoteNodeClient(
+    node,
+    url,
+    s.cluster.key,
+    a.localNode,
+    command,
+    NODE_TIMEOUT_MS,
+    s.peerHttpClient,
+  );
   return await client.request(method, path, body);
 }
 

@@ -8,6 +8,10 @@ import { stripBrackets } from "../platform/local_addresses.ts";
 import type { NodePaths } from "../platform/node_paths.ts";
 import { CommandLog, ModuleRegistry } from "../store/mod.ts";
 import { buildApp, type Env } from "../web/app.ts";
+import { serveHttpRedirect, serveHttps } from "../web/https_server.ts";
+import { pkiFiles, readServerTls, sanEntriesOf } from "../web/pki/mod.ts";
+import { X509Certificate } from "@peculiar/x509";
+import { clusterCaClient } from "../cli/remote_client.ts";
 import { type AuthService, createFileAuthService } from "../web/auth/mod.ts";
 import { NonceCache, verifyPeerRequest } from "../web/peer_auth.ts";
 import { type Caller, callerLabel } from "../web/route_table.ts";
@@ -22,6 +26,8 @@ import { FarmRuntime } from "./farm_runtime.ts";
 import type { Hono } from "hono";
 
 export const WEB_PORT = 9010;
+export const HTTPS_PORT = 9453;
+const PROBE_PATH = /^\/var\/modules\/[^/]+\/ready\.txt$/;
 
 export type NodeServiceOptions = {
   readonly paths: NodePaths;
@@ -45,6 +51,11 @@ export class NodeService {
   #control: Deno.HttpServer | null = null;
   #web: Deno.HttpServer | null = null;
   #webAddr: string | null = null;
+  #webMode: string | null = null;
+  #redirect: Deno.HttpServer | null = null;
+  #scheme: "http" | "https" = "http";
+  /** HTTPS mode: trusts the cluster CA for calls to the other nodes. */
+  peerHttpClient: Deno.HttpClient | undefined;
   #membership: MembershipService | null = null;
   #nonces = new NonceCache();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -172,21 +183,49 @@ export class NodeService {
     const problems: string[] = [];
     const active = this.cluster.active;
     const addr = active ? this.#bindAddress(active.localNode) : null;
-    if (addr !== this.#webAddr || (addr && !this.#web)) {
+    // HTTPS mode when this node has a server certificate (initssl): 9453 serves, 9010 redirects (spec §9.1).
+    const tls = await readServerTls(pkiFiles(this.paths.safe)).catch(() => null);
+    const mode = addr ? `${addr} ${tls ? `https ${tls.cert.length}:${tls.cert.slice(-64)}` : "http"}` : null;
+    if (mode !== this.#webMode || (addr && !this.#web)) {
       await this.#web?.shutdown().catch(() => {});
+      await this.#redirect?.shutdown().catch(() => {});
       this.#web = null;
+      this.#redirect = null;
+      this.#webMode = mode;
       this.#webAddr = addr;
+      this.peerHttpClient?.close();
+      this.peerHttpClient = undefined;
+      this.#scheme = tls ? "https" : "http";
       if (addr) {
+        const serveApp = (req: Request, remoteAddr: string, secure: boolean) =>
+          this.app.fetch(req, { transport: { kind: "tcp", remoteAddr, tls: secure } });
         try {
-          this.#web = Deno.serve(
-            { hostname: addr, port: WEB_PORT, onListen() {} },
-            (req, info) =>
-              this.app.fetch(req, {
-                transport: { kind: "tcp", remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname },
-              }),
-          );
+          if (tls) {
+            this.#web = serveHttps({
+              hostname: addr,
+              port: HTTPS_PORT,
+              tls,
+              handler: (r, ra) => serveApp(r, ra, true),
+            });
+            const names = sanEntriesOf(new X509Certificate(tls.cert)).map((e) => e.value);
+            this.#redirect = serveHttpRedirect({
+              hostname: addr,
+              port: WEB_PORT,
+              httpsPort: HTTPS_PORT,
+              knownHosts: names,
+              fallbackHost: addr,
+              // Load balancers probe http://node:9010 and often do not follow redirects: the probe stays.
+              keepOnHttp: { match: (p) => PROBE_PATH.test(p), handler: (r, ra) => serveApp(r, ra, false) },
+            });
+            this.peerHttpClient = await clusterCaClient(pkiFiles(this.paths.safe).cacert);
+          } else {
+            this.#web = Deno.serve(
+              { hostname: addr, port: WEB_PORT, onListen() {} },
+              (req, info) => serveApp(req, (info.remoteAddr as Deno.NetAddr).hostname, false),
+            );
+          }
         } catch (e) {
-          problems.push(`web service not listening on ${addr}:${WEB_PORT}: ${(e as Error).message}`);
+          problems.push(`web service not listening on ${addr}: ${(e as Error).message}`);
         }
       }
     }
@@ -232,6 +271,20 @@ export class NodeService {
 
   #membershipChanged(c: MembershipChange): void {
     this.commandLog.info({ at: Date.now(), action: "cluster", message: describeChange(c) });
+  }
+
+  /** The next applyNetwork rebinds the web service (new certificates). */
+  forceWebRebind(): void {
+    this.#webMode = null;
+  }
+
+  /** URL of another node's web service, in this node's mode (http:9010 or https:9453). */
+  peerUrl(node: string): string | null {
+    return this.cluster.webUrlOf(node, this.#scheme === "https" ? HTTPS_PORT : WEB_PORT, this.#scheme);
+  }
+
+  get webMode(): "http" | "https" {
+    return this.#scheme;
   }
 
   isReady(module: string): boolean {
@@ -291,6 +344,8 @@ export class NodeService {
     await this.modules.stopAllEngines();
     await this.#membership?.close();
     await this.#web?.shutdown().catch(() => {});
+    await this.#redirect?.shutdown().catch(() => {});
+    this.peerHttpClient?.close();
     await this.#control?.shutdown().catch(() => {});
     this.commandLog.info({ at: Date.now(), action: "safeadmin", message: "node service stopped" });
     this.modules.close();
