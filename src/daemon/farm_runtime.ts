@@ -5,7 +5,7 @@
 // the module is UP (joinFarm / leaveFarm). Without <vip> this is SafeKit's cloud mode: a cloud load
 // balancer polls ready.txt, which answers 200 in UP Ready.
 import { type ClusterConfig, farmPort, type ModuleConfig } from "../config/mod.ts";
-import { groupPowers } from "../core/farm_buckets.ts";
+import { assignBuckets, type BucketAssignment, type FarmGroup, groupPowers } from "../core/farm_buckets.ts";
 import { initialFarmState, step } from "../core/farm_automaton.ts";
 import type { FarmEffect, FarmEvent, FarmState, FarmVerb } from "../core/farm_types.ts";
 import { MembershipService } from "../heart/mod.ts";
@@ -16,7 +16,7 @@ import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
-import { ModuleSupervisor } from "./module_supervisor.ts";
+import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
 import { FarmVips } from "./vip_runtime.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
@@ -38,6 +38,28 @@ export type FarmRuntimeDeps = {
   readonly resources: ResourceStore;
   onStateChange(view: ModuleStateView): void;
 };
+
+/** One load-balancing group as this node sees it (GET /modules/{module}/farm, `safekit -r vip_if_ctrl -l`). */
+export type FarmGroupBuckets = {
+  /** the group's name and the power of every node that may serve it */
+  readonly group: FarmGroup;
+  /** the owner of each of the 256 buckets for the membership this node last applied */
+  readonly assignment: BucketAssignment;
+  /** the buckets this node gave its filter */
+  readonly local: readonly number[];
+};
+
+/**
+ * Every group's bucket owners, rebuilt from the automaton state: the assignment is a pure function of the
+ * group and the membership (core/farm_buckets.ts), so the view every node applied is the one computed here.
+ * Empty membership (module stopped or not yet joined): no owner at all.
+ */
+export function farmBucketsView(s: FarmState): FarmGroupBuckets[] {
+  return s.config.groups.map((group) => {
+    const v = s.groupViews[group.name] ?? { members: [], buckets: [] };
+    return { group, assignment: assignBuckets(group, v.members), local: v.buckets };
+  });
+}
 
 /** The farm membership "cluster": the module's lans, its port and timers (spec §4.5). */
 export function farmMembershipCluster(cluster: ClusterConfig, cfg: ModuleConfig, id: number) {
@@ -109,25 +131,17 @@ export class FarmRuntime {
 
   start(atBoot = false): Promise<void> {
     this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
-    this.#supervisor = new ModuleSupervisor({
-      module: this.d.module,
-      config: this.d.config,
-      resources: this.d.resources,
-      log: this.d.log,
-      scripts: this.#scripts.runner,
-      command: (c) => {
-        const id = `c${this.#nextCommand++}`;
-        this.#dispatch({
-          kind: "command",
-          id,
-          verb: c.verb as never,
-          by: c.by,
-          identity: c.identity,
-          rule: c.rule,
-        });
+    this.#supervisor = superviseModule(
+      {
+        module: this.d.module,
+        config: this.d.config,
+        resources: this.d.resources,
+        log: this.d.log,
+        scripts: this.#scripts.runner,
       },
-      waitRules: (status, rule) => this.#dispatch({ kind: "waitRules", status, rule: rule ?? undefined }),
-    });
+      (e) => this.#dispatch(e),
+      () => `c${this.#nextCommand++}`,
+    );
     this.#supervisor.start();
     this.#publish();
     const boot = this.d.config.boot;
@@ -161,6 +175,11 @@ export class FarmRuntime {
 
   view(): ModuleStateView {
     return { local: this.#state.local, qualifier: this.#state.qual };
+  }
+
+  /** The load-balancing groups' buckets (read-only; see farmBucketsView). */
+  bucketsView(): FarmGroupBuckets[] {
+    return farmBucketsView(this.#state);
   }
 
   command(

@@ -21,7 +21,7 @@ import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
-import { ModuleSupervisor } from "./module_supervisor.ts";
+import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
 import { MirrorVips } from "./vip_runtime.ts";
 import { RfsRuntime } from "./rfs_runtime.ts";
 
@@ -199,25 +199,17 @@ export class MirrorRuntime {
         this.#rfs?.peerIsSecond();
       }
     }, TICK_MS);
-    this.#supervisor = new ModuleSupervisor({
-      module: this.d.module,
-      config: this.d.config,
-      resources: this.d.resources,
-      log: this.d.log,
-      scripts: this.#scripts.runner,
-      command: (c) => {
-        const id = `c${this.#nextCommand++}`;
-        this.#dispatch({
-          kind: "command",
-          id,
-          verb: c.verb as never,
-          by: c.by,
-          identity: c.identity,
-          rule: c.rule,
-        });
+    this.#supervisor = superviseModule(
+      {
+        module: this.d.module,
+        config: this.d.config,
+        resources: this.d.resources,
+        log: this.d.log,
+        scripts: this.#scripts.runner,
       },
-      waitRules: (status, rule) => this.#dispatch({ kind: "waitRules", status, rule: rule ?? undefined }),
-    });
+      (e) => this.#dispatch(e),
+      () => `c${this.#nextCommand++}`,
+    );
     this.#supervisor.start();
     this.#publish();
     if (!atBoot) return;

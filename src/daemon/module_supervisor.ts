@@ -269,3 +269,36 @@ function componentOf(resource: string): string {
     splitbrain: "splitbraincheck",
   } as Record<string, string>)[cls] ?? cls;
 }
+
+/** The events a supervisor sends to a module automaton; the mirror and farm automata both take them. */
+export type SupervisorEvent =
+  | {
+    kind: "command";
+    id: string;
+    verb: never;
+    by: string;
+    identity?: string;
+    rule?: string;
+  }
+  | { kind: "waitRules"; status: "init" | "down" | "up"; rule?: string };
+
+/** Builds the supervisor of a runtime whose automaton takes SupervisorEvents. */
+export function superviseModule(
+  d: Pick<SupervisorDeps, "module" | "config" | "resources" | "log" | "scripts">,
+  dispatch: (e: SupervisorEvent) => void,
+  nextCommandId: () => string,
+): ModuleSupervisor {
+  return new ModuleSupervisor({
+    ...d,
+    command: (c) =>
+      dispatch({
+        kind: "command",
+        id: nextCommandId(),
+        verb: c.verb as never,
+        by: c.by,
+        identity: c.identity,
+        rule: c.rule,
+      }),
+    waitRules: (status, rule) => dispatch({ kind: "waitRules", status, rule: rule ?? undefined }),
+  });
+}

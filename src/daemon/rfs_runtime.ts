@@ -6,6 +6,7 @@
 import { type ClusterConfig, type ModuleConfig, rfsPort } from "../config/mod.ts";
 import { keyToHex } from "./cluster_manager.ts";
 import { reintegrate, replicationFilter, ReplicationServer } from "../rfs/mod.ts";
+import { clearStaleMount } from "../rfs/fuse/mod.ts";
 import { scrubbedEnv } from "../platform/child_env.ts";
 import { selfCommand } from "../platform/self_command.ts";
 import type { ResyncMode } from "../core/mirror_types.ts";
@@ -190,6 +191,10 @@ export class RfsRuntime {
     this.#resync = ctl;
     (async () => {
       if (!this.#server) {
+        // A primary whose replication process was killed (node service crash) leaves a dead FUSE mount on
+        // each directory: opened through it, every access fails with ENOTCONN and the reintegration cannot
+        // even stat the root. This process serves no mount while SECOND, so detaching a dead one is safe.
+        for (const r of this.#rfs.replicated) clearStaleMount(r.dir);
         this.#server = new ReplicationServer({
           hostname: flowAddress(this.d.cluster, this.d.config, this.d.node),
           port: rfsPort(this.d.id),
