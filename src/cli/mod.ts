@@ -13,6 +13,7 @@ import * as ctl from "./verbs_control.ts";
 import { apikey } from "./verbs_apikey.ts";
 import * as det from "./verbs_detection.ts";
 import * as pkiv from "./verbs_pki.ts";
+import { vipIfCtrl } from "./verbs_vip_if_ctrl.ts";
 
 const VERBS: Record<string, Verb> = {
   level: mon.level,
@@ -79,6 +80,7 @@ const USAGE = `usage: safekit <command> [options] [--json]
   cluster confcheck FILE | config [FILE] [lock|unlock] | confinfo | state | deconfig | genkey | delkey | export FILE
   module install -m AM [-M id] [-r] [FILE] | uninstall -m AM | list | listid | package -m AM FILE
   module getports -m AM|-i ID | config -m AM | deconfig -m AM | confcheck -m AM | confinfo -m AM
+  -r vip_if_ctrl -l [-m AM]       each farm node's bucket bitmap per load-balancing group
   -H "*"|"node1,node2"|"[http:9010],addr1,addr2"|URLs <command> | -H ... -E AM | -H ... -G
   --version`;
 
@@ -170,6 +172,14 @@ async function dispatch(args: string[], json: boolean, io: CliIo, opts: RunOptio
   }
   if (verb === "-E" || verb === "-G") {
     throw new CliError(`'${verb}' needs a host list first: safekit -H "*" ${verb}`);
+  }
+  if (verb === "-r") {
+    // Special commands (spec §3.8): `safekit -r <command> [args]`.
+    const [special, ...sargs] = rest;
+    const SPECIAL: Record<string, Verb> = { vip_if_ctrl: vipIfCtrl };
+    const runSpecial = special ? SPECIAL[special] : undefined;
+    if (!runSpecial) throw new CliError(`'-r' needs a special command: ${Object.keys(SPECIAL).join(", ")}`);
+    return await runSpecial(ctx, sargs);
   }
   const run = VERBS[verb];
   if (!run) throw new CliError(`unknown command '${verb}' (run 'safekit help' for the list)`);
