@@ -195,6 +195,12 @@ Deno.test({
         nodes.map((n) => counts[n.name]),
         "each connection accepted by exactly one node (the one that answered)",
       );
+      // The operator's view of the same split: every node's bitmap, and all 256 buckets owned.
+      const bitmaps = await nodes[0].ok("-r", "vip_if_ctrl", "-l", "-m", M);
+      for (const n of nodes) assert.match(bitmaps, new RegExp(n.name), bitmaps);
+      const view = JSON.parse(await nodes[0].ok("-r", "vip_if_ctrl", "-l", "-m", M, "--json"));
+      const owners = view[0].groups[0].assignment.owners as (string | null)[];
+      assert.equal(owners.filter((o) => o !== null).length, 256, bitmaps);
       const vmac = await neighbourMac(client, VIP);
       assert.ok(vmac && !nodes.some((n) => n.host.mac === vmac), `the client knows the VIP by ${vmac}`);
 
