@@ -167,12 +167,12 @@ Deno.test({
         console.log(`${name}: ${r.done} ops (${JSON.stringify(r.byOp)}), ${r.refused} refused`);
       };
       for (let round = 0; round < 2; round++) {
-        await phase(`round ${round} paired`, 600, 12_000);
+        await phase(`round ${round} paired`, 800, 12_000);
         await check(`round ${round} paired`);
 
         await n2.ok("stop", "-m", MODULE);
         await waitState(n1, "ALONE Ready", 15_000);
-        await phase(`round ${round} secondary stopped`, 600, 12_000);
+        await phase(`round ${round} secondary stopped`, 800, 12_000);
 
         await n2.ok("start", "-m", MODULE);
         // Round 0 writes nothing while the secondary reintegrates, round 1 keeps writing during it.
@@ -181,7 +181,7 @@ Deno.test({
         await waitState(n1, "PRIM Ready");
         await check(`round ${round} reintegration`);
       }
-      await phase("final paired", 400, 10_000);
+      await phase("final paired", 500, 10_000);
       await check("final paired");
     });
   },

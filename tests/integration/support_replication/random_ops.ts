@@ -22,8 +22,16 @@ const EXPECTED = new Set([
 
 export type OpsResult = { done: number; refused: number; byOp: Record<string, number> };
 
-function randomPath(rnd: Random): string {
-  const dir = rnd.pick(DIRS);
+/** Mostly names in directories that exist (so that most operations do something), sometimes anywhere. */
+function randomPath(root: string, rnd: Random): string {
+  const existing = DIRS.filter((d) => {
+    try {
+      return Deno.lstatSync(join(root, d)).isDirectory;
+    } catch {
+      return false;
+    }
+  });
+  const dir = rnd.int(10) === 0 || existing.length === 0 ? rnd.pick(DIRS) : rnd.pick(existing);
   return dir && rnd.int(5) === 0 ? dir : join(dir, rnd.pick(NAMES));
 }
 
@@ -46,7 +54,7 @@ async function writeAt(path: string, rnd: Random): Promise<void> {
 }
 
 async function oneOp(root: string, rnd: Random): Promise<string> {
-  const p = join(root, randomPath(rnd));
+  const p = join(root, randomPath(root, rnd));
   const kind = rnd.int(100);
   if (kind < 12) {
     await Deno.writeFile(p, new TextEncoder().encode(`created ${rnd.int(1e9)}\n`), {
@@ -56,7 +64,7 @@ async function oneOp(root: string, rnd: Random): Promise<string> {
   }
   if (kind < 40) return await writeAt(p, rnd), "write";
   if (kind < 48) return await Deno.truncate(p, rnd.int(250_000)), "truncate";
-  if (kind < 60) return await Deno.rename(p, join(root, randomPath(rnd))), "rename";
+  if (kind < 60) return await Deno.rename(p, join(root, randomPath(root, rnd))), "rename";
   if (kind < 68) return await Deno.remove(p), "unlink";
   if (kind < 74) return await Deno.mkdir(join(root, rnd.pick(DIRS.slice(1)))), "mkdir";
   if (kind < 78) return await Deno.remove(join(root, rnd.pick(DIRS.slice(1)))), "rmdir";
