@@ -47,6 +47,8 @@ const VERBS: Record<string, Verb> = {
   resetloop: det.resetloop,
   checkloop: det.checkloop,
   kill: det.kill,
+  failover: det.failover,
+  boot: det.boot,
   initssl: pkiv.initssl,
   checkcert: pkiv.checkcert,
   makeusercert: pkiv.makeusercert,
@@ -72,7 +74,8 @@ const USAGE = `usage: safekit <command> [options] [--json]
   webservercfg -passwd PWD [-user NAME] [-role Admin|Control|Monitor] | -rcmdpasswd PWD [-rcmduser NAME]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
-  checker on|off -m AM | errd on|off|enable CLASS|disable CLASS|list -m AM
+  checker on|off -m AM | errd on|off|enable CLASS|disable CLASS|list -m AM | failover on|off -m AM
+  boot on|off -m AM | boot status [-m AM]
   incloop -m AM -i ID | resetloop -m AM [-i ID] | checkloop -m AM | kill -name=N [-argregex=RE] -level=L
   level | state [-m AM] [-v|-lq] | waitstate -m AM STATE [-t S] | cmdlog
   log -m AM [-s N] [-A] | logview -m AM [-A] | logsave -m AM [-A] /abs/file | printi|printe -m AM "msg"

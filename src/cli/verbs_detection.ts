@@ -84,3 +84,38 @@ export const kill: Verb = async (ctx, args) => {
   for (const l of out.lines) ctx.io.out(l);
   return out.exitCode;
 };
+
+/** `safekit failover on|off -m AM` (run it on both nodes): the secondary takes over, or waits (spec §3.6). */
+export const failover: Verb = async (ctx, args) => {
+  const a = parseVerbArgs("failover", args, { values: ["m"], positionals: [1, 1] });
+  const m = moduleArg("failover", a);
+  const value = onOff("failover", a.positionals[0]);
+  expectOk(await ctx.client.request("POST", `/api/v1/modules/${m}/switches/failover`, { value }));
+  if (!ctx.json) ctx.io.out(`failover ${value} for module ${m} on this node (run it on every node)`);
+  return 0;
+};
+
+/** `safekit boot on|off|status [-m AM]`: start at boot when <service boot="ignore"> (spec §2.5). */
+export const boot: Verb = async (ctx, args) => {
+  const a = parseVerbArgs("boot", args, { values: ["m"], positionals: [1, 1] });
+  const sub = a.positionals[0];
+  if (sub === "status") {
+    const mods = a.value("m")
+      ? [{ name: moduleArg("boot", a) }]
+      : expectOk<{ name: string; configured: boolean }[]>(await ctx.client.request("GET", "/api/v1/modules"))
+        .filter((x) => x.configured);
+    for (const mod of mods) {
+      const r = await ctx.client.request("GET", `/api/v1/modules/${mod.name}/resources/usersetting.boot`);
+      const v = r.status === 200 ? (r.json as { value: string }).value : "off";
+      ctx.io.out(`${mod.name} boot ${v}`);
+    }
+    return 0;
+  }
+  const m = moduleArg("boot", a);
+  const value = onOff("boot", sub);
+  expectOk(await ctx.client.request("POST", `/api/v1/modules/${m}/switches/boot`, { value }));
+  if (!ctx.json) {
+    ctx.io.out(`boot ${value} for module ${m} (applies with <service boot="ignore">, the default)`);
+  }
+  return 0;
+};

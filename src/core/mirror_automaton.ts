@@ -768,6 +768,10 @@ export function step(state: MirrorState, event: MirrorEvent, now: number): StepR
       if (on) c.s = { ...c.s, bootStartAt: now + event.bootDelayMs };
       break;
     }
+    case "setFailover":
+      c.s = { ...c.s, config: { ...c.s.config, failover: event.on ? "on" : "off" } };
+      c.fx.push({ kind: "setResource", name: "usersetting.failover", value: event.on ? "on" : "off" });
+      break;
     case "replicationLost":
       // spec §7.1: a secondary that does not answer within locktimeout/sendtimeout is dropped: PRIM -> ALONE.
       if (c.s.local === "PRIM") {

@@ -128,6 +128,8 @@ export type MirrorEvent =
   }
   | { readonly kind: "resyncProgress"; readonly percent: number }
   | { readonly kind: "resyncFinished" }
+  /** `safekit failover on|off` (usersetting.failover): applies at once, kept across restarts by the driver. */
+  | { readonly kind: "setFailover"; readonly on: boolean }
   /** The primary's replication lost its secondary (locktimeout, sendtimeout, connection closed). */
   | { readonly kind: "replicationLost"; readonly reason: string }
   | { readonly kind: "resyncFailed"; readonly reason: string }

@@ -258,21 +258,28 @@ export function apiRoutes(s: NodeService): Route[] {
     {
       method: "post",
       path: "/modules/{module}/switches/{name}",
-      summary: "Maintenance switches: checker on|off, errd on|off, errdclass (body {value, class})",
+      summary: "Maintenance switches: checker, errd, failover, boot on|off; errdclass (body {value, class})",
       mutates: true,
       requiredRole: "Control",
       requestBody: "json",
       handler: (req) => {
         const name = req.params.name;
-        if (name !== "checker" && name !== "errd" && name !== "errdclass") {
-          throw new NodeError(`unknown switch '${name}' (expected checker, errd or errdclass)`);
+        if (!["checker", "errd", "errdclass", "failover", "boot"].includes(name)) {
+          throw new NodeError(
+            `unknown switch '${name}' (expected checker, errd, errdclass, failover or boot)`,
+          );
         }
         const b = req.json<{ value?: unknown; class?: unknown }>();
         if (b.value !== "on" && b.value !== "off") throw new NodeError("value must be 'on' or 'off'");
         if (name === "errdclass" && (typeof b.class !== "string" || !/^[\w.-]{1,64}$/.test(b.class))) {
           throw new NodeError("class must be an errd class name (letters, digits, '_', '-', '.')");
         }
-        s.modules.setSwitch(req.params.module, name, b.value, b.class as string | undefined);
+        s.modules.setSwitch(
+          req.params.module,
+          name as "checker" | "errd" | "errdclass" | "failover" | "boot",
+          b.value,
+          b.class as string | undefined,
+        );
         return { json: { ok: true } };
       },
     },

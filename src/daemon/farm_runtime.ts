@@ -145,7 +145,10 @@ export class FarmRuntime {
     this.#supervisor.start();
     this.#publish();
     const boot = this.d.config.boot;
-    if (atBoot && (boot === "on" || (boot === "auto" && this.#wasRunning()))) {
+    const legacyOn = this.d.resources.get("usersetting.boot")?.value === "on";
+    if (
+      atBoot && (boot === "on" || (boot === "auto" && this.#wasRunning()) || (boot === "ignore" && legacyOn))
+    ) {
       // The farm automaton has no boot event: a boot start is a start "called at boot time".
       setTimeout(() => {
         const id = `c${this.#nextCommand++}`;

@@ -212,13 +212,20 @@ export class MirrorRuntime {
     );
     this.#supervisor.start();
     this.#publish();
+    // Switches kept across restarts and reboots (spec §3.6) override the configuration.
+    const setting = (n: string) => this.d.resources.get(`usersetting.${n}`)?.value as string | undefined;
+    const failover = setting("failover");
+    if (failover === "on" || failover === "off") {
+      this.#dispatch({ kind: "setFailover", on: failover === "on" });
+    }
     if (!atBoot) return;
     this.#dispatch({
       kind: "boot",
       boot: this.d.config.boot,
       bootDelayMs: this.d.config.bootDelayMs,
       wasRunningBeforeReboot: this.#state.persist.wasRunning,
-      legacyBootOn: false,
+      // boot="ignore" (the default) follows `safekit boot on|off` (usersetting.boot).
+      legacyBootOn: setting("boot") === "on",
     });
   }
 
@@ -333,7 +340,8 @@ export class MirrorRuntime {
 
   /** `safekit checker|errd on|off`, `errd enable|disable CLASS`. */
   setSwitch(name: string, value: string): void {
-    if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");
+    if (name === "failover") this.#dispatch({ kind: "setFailover", on: value === "on" });
+    else if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");
     else if (name.startsWith("errdclass:")) this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
   }
 

@@ -463,10 +463,15 @@ export class ModuleManager {
   }
 
   /**
-   * `safekit checker|errd on|off` and `errd enable|disable CLASS`: persisted as usersetting.* resources (so
+   * `safekit checker|errd|failover|boot on|off` and `errd enable|disable CLASS`: persisted as usersetting.* (so
    * they hold across restarts and reboots, spec §3.6) and applied at once when the module runs.
    */
-  setSwitch(name: string, switchName: "checker" | "errd" | "errdclass", value: string, cls?: string): void {
+  setSwitch(
+    name: string,
+    switchName: "checker" | "errd" | "errdclass" | "failover" | "boot",
+    value: string,
+    cls?: string,
+  ): void {
     const { rt, resources } = this.requireStores(name);
     if (switchName === "errdclass") {
       if (!rt.engine) {
