@@ -241,14 +241,7 @@ export class FarmRuntime {
         return;
       }
       case "runScript":
-        this.#scripts.run(e.name, e.runId, e.args, e.force === true, (r) =>
-          this.#dispatch({
-            kind: "scriptFinished",
-            script: e.name,
-            runId: r.runId,
-            exitCode: r.exitCode,
-            timedOut: r.timedOut,
-          }));
+        this.#scripts.runEffect(e, (ev) => this.#dispatch(ev));
         return;
       case "killScript":
         this.#scripts.kill(e.runId);

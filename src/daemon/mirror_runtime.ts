@@ -311,14 +311,7 @@ export class MirrorRuntime {
       case "readyChanged":
         return; // published with the state view
       case "runScript":
-        this.#scripts.run(e.name, e.runId, e.args, e.force === true, (r) =>
-          this.#dispatch({
-            kind: "scriptFinished",
-            script: e.name,
-            runId: r.runId,
-            exitCode: r.exitCode,
-            timedOut: r.timedOut,
-          }));
+        this.#scripts.runEffect(e, (ev) => this.#dispatch(ev));
         return;
       case "killScript":
         this.#scripts.kill(e.runId);

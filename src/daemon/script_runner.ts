@@ -270,6 +270,29 @@ export class AutomatonScripts {
     });
   }
 
+  /** A runScript effect of an automaton: its end comes back to the automaton as a scriptFinished event. */
+  runEffect<N extends string>(
+    e: { name: N; runId: number; args: readonly string[]; force?: boolean },
+    dispatch: (
+      ev: { kind: "scriptFinished"; script: N; runId: number; exitCode: number; timedOut: boolean },
+    ) => void,
+  ): void {
+    this.run(
+      e.name,
+      e.runId,
+      e.args,
+      e.force === true,
+      (r) =>
+        dispatch({
+          kind: "scriptFinished",
+          script: e.name,
+          runId: r.runId,
+          exitCode: r.exitCode,
+          timedOut: r.timedOut,
+        }),
+    );
+  }
+
   kill(runId: number): void {
     const h = this.#handles.get(runId);
     if (h !== undefined) this.#runner?.kill(h);
