@@ -13,6 +13,7 @@ import * as ctl from "./verbs_control.ts";
 import { apikey } from "./verbs_apikey.ts";
 import * as det from "./verbs_detection.ts";
 import * as pkiv from "./verbs_pki.ts";
+import * as rfs from "./verbs_rfs.ts";
 import { vipIfCtrl } from "./verbs_vip_if_ctrl.ts";
 
 const VERBS: Record<string, Verb> = {
@@ -41,6 +42,7 @@ const VERBS: Record<string, Verb> = {
   waitstart: ctl.waitstart,
   waitstop: ctl.waitstop,
   apikey,
+  rfsverify: rfs.rfsverify,
   checker: det.checker,
   errd: det.errd,
   incloop: det.incloop,
@@ -74,6 +76,7 @@ const USAGE = `usage: safekit <command> [options] [--json]
   webservercfg -passwd PWD [-user NAME] [-role Admin|Control|Monitor] | -rcmdpasswd PWD [-rcmduser NAME]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
+  rfsverify -m AM                 compare both copies of the replicated directories by checksum
   checker on|off -m AM | errd on|off|enable CLASS|disable CLASS|list -m AM | failover on|off -m AM
   boot on|off -m AM | boot status [-m AM]
   incloop -m AM -i ID | resetloop -m AM [-i ID] | checkloop -m AM | kill -name=N [-argregex=RE] -level=L

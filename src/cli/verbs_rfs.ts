@@ -1,0 +1,48 @@
+// Replication verbs (spec §3.7): `rfsverify -m AM` compares the two copies of every replicated directory by
+// checksum while the module is PRIM/SECOND, without stopping the application. Exit code 0 when the copies
+// are equal, 1 when a difference persisted through the re-checks (each one printed).
+import { describeDifference, type Difference } from "../rfs/verify/compare_digests.ts";
+import { parseVerbArgs } from "./argv.ts";
+import { CliError } from "./cli_error.ts";
+import { printJson, type Verb } from "./context.ts";
+import { expectOk } from "./daemon_client.ts";
+
+type VerifyJson = {
+  module: string;
+  primary: string;
+  secondary: string;
+  dirs: { dir: string; entries: number; differences: Difference[]; inFlight: string[] }[];
+  differences: number;
+};
+
+function moduleArg(verb: string, args: readonly string[]): string {
+  const a = parseVerbArgs(verb, args, { values: ["m"] });
+  const m = a.value("m");
+  if (!m) throw new CliError(`'${verb}' needs -m <module>`);
+  return m;
+}
+
+export const rfsverify: Verb = async (ctx, args) => {
+  const m = moduleArg("rfsverify", args);
+  const r = expectOk<VerifyJson>(
+    await ctx.client.request("POST", `/api/v1/modules/${encodeURIComponent(m)}/rfs/verify`),
+  );
+  if (ctx.json) {
+    printJson(ctx, r);
+    return r.differences ? 1 : 0;
+  }
+  const lines = [`rfsverify ${r.module}: primary ${r.primary}, secondary ${r.secondary}`];
+  for (const d of r.dirs) {
+    lines.push(
+      `  ${d.dir}: ${d.entries} entries, ${d.differences.length} difference${
+        d.differences.length === 1 ? "" : "s"
+      }${d.inFlight.length ? ` (${d.inFlight.length} changed during the verification and then agreed)` : ""}`,
+    );
+    for (const diff of d.differences) lines.push(`    ${describeDifference(diff)}`);
+  }
+  lines.push(
+    r.differences ? `${r.differences} difference(s): the copies differ` : "the copies are identical",
+  );
+  ctx.io.out(lines.join("\n"));
+  return r.differences ? 1 : 0;
+};
