@@ -8,9 +8,13 @@
 // trusts this node's check. The other node's module log names this node as the caller ("Action swap called
 // by node1@addr"); the user's name is in this node's command log and in the other node's command log entry.
 // (The command body's `identity` is not used for the user: it marks commands from checkers, not admins.)
+import { join } from "node:path";
 import { nodeNames } from "../config/mod.ts";
 import type { ApiResponse } from "../cli/daemon_client.ts";
-import { type ApiRequest, callerLabel, type Route } from "../web/route_table.ts";
+import { atomicWriteFile, readTextIfExists } from "../platform/atomic_write.ts";
+import { type ApiRequest, type ApiResult, callerLabel, type Route } from "../web/route_table.ts";
+import { eventsRoutes } from "./events_routes.ts";
+import { moduleSnapshot } from "./module_snapshot.ts";
 import { NodeError, notFound } from "./node_error.ts";
 import type { NodeService } from "./node_service.ts";
 
@@ -129,6 +133,93 @@ async function onNode(
   return { json: r.json ?? { error: `HTTP ${r.status} without a JSON body` }, status: r.status };
 }
 
+/** Every node's modules in node order, as the monitoring page shows them; also the `modules` event's data. */
+export async function clusterModuleRows(s: NodeService): Promise<ConsoleNodeRow[]> {
+  const a = s.cluster.active;
+  const here = (): ConsoleNodeRow => ({
+    node: a?.localNode ?? Deno.hostname(),
+    local: true,
+    modules: localModuleRows(s),
+  });
+  if (!a) return [here()];
+  return await Promise.all(
+    nodeNames(a.config).map(async (node): Promise<ConsoleNodeRow> => {
+      if (node === a.localNode) return here();
+      try {
+        const r = await remoteRequest(s, node, "GET", "/api/v1/cluster/modules/local");
+        const j = r.json as { modules?: ConsoleModuleRow[]; error?: string } | undefined;
+        if (r.status !== 200 || !Array.isArray(j?.modules)) {
+          return { node, local: false, error: j?.error ?? `HTTP ${r.status}` };
+        }
+        return { node, local: false, modules: j.modules };
+      } catch (e) {
+        return { node, local: false, error: `connection error: ${(e as Error).message}` };
+      }
+    }),
+  );
+}
+
+/** As onNode, for an answer that is a file (a snapshot zip): the bytes pass through; errors stay JSON. */
+async function bytesOnNode(s: NodeService, req: ApiRequest, path: string): Promise<ApiResult> {
+  const local = resolveNode(s, req.params.node);
+  let r: ApiResponse;
+  if (local) {
+    const res = await s.app.fetch(
+      new Request(`http://safeadmin${path}`, { headers: { "x-safekit-user": callerLabel(req.caller) } }),
+      { transport: { kind: "local" } },
+    );
+    const { decodeResponse } = await import("../cli/daemon_client.ts");
+    r = await decodeResponse(res);
+  } else {
+    try {
+      r = await remoteRequest(
+        s,
+        req.params.node,
+        "GET",
+        path,
+        undefined,
+        `GET ${path} by ${callerLabel(req.caller)}`,
+      );
+    } catch (e) {
+      return { json: { error: `connection error: ${(e as Error).message}` }, status: 502 };
+    }
+  }
+  if (r.status !== 200 || !r.bytes) {
+    return { json: r.json ?? { error: `HTTP ${r.status}` }, status: r.status === 200 ? 502 : r.status };
+  }
+  const filename = /filename="([^"]+)"/.exec(r.contentType ?? "")?.[1];
+  return { bytes: r.bytes, contentType: r.contentType || "application/octet-stream", filename };
+}
+
+/** A module's userconfig.xml in SAFE/modules/AM (the one `config` applies), or a 404 naming the file. */
+function userconfigFile(s: NodeService, module: string): string {
+  s.modules.get(module); // 404 for an unknown module
+  return join(s.paths.moduleDir(module), "conf", "userconfig.xml");
+}
+
+type Template = { readonly name: string; readonly group: string };
+
+/** The .safe files under SAFE/Application_Modules, by group folder (generic, demo, published, other, backup). */
+async function listTemplates(root: string): Promise<Template[]> {
+  const out: Template[] = [];
+  const walk = async (dir: string, group: string, depth: number) => {
+    let entries: Deno.DirEntry[] = [];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isFile && e.name.endsWith(".safe")) out.push({ name: e.name.slice(0, -5), group: group || "." });
+      else if (e.isDirectory && depth < 2) {
+        await walk(join(dir, e.name), group ? `${group}/${e.name}` : e.name, depth + 1);
+      }
+    }
+  };
+  await walk(root, "", 0);
+  return out.sort((a, b) => a.group.localeCompare(b.group) || a.name.localeCompare(b.name));
+}
+
 const enc = encodeURIComponent;
 
 function query(req: ApiRequest, names: readonly string[]): string {
@@ -139,7 +230,9 @@ function query(req: ApiRequest, names: readonly string[]): string {
 }
 
 export function consoleRoutes(s: NodeService): Route[] {
+  const events = eventsRoutes({ rows: () => clusterModuleRows(s) });
   return [
+    ...events.routes,
     {
       method: "get",
       path: "/cluster/modules/local",
@@ -158,31 +251,7 @@ export function consoleRoutes(s: NodeService): Route[] {
       path: "/cluster/modules",
       summary: "Every node's modules with their state, in node order; an unreachable node has an error",
       mutates: false,
-      handler: async () => {
-        const a = s.cluster.active;
-        const here = (): ConsoleNodeRow => ({
-          node: a?.localNode ?? Deno.hostname(),
-          local: true,
-          modules: localModuleRows(s),
-        });
-        if (!a) return { json: [here()] };
-        const rows = await Promise.all(
-          nodeNames(a.config).map(async (node): Promise<ConsoleNodeRow> => {
-            if (node === a.localNode) return here();
-            try {
-              const r = await remoteRequest(s, node, "GET", "/api/v1/cluster/modules/local");
-              const j = r.json as { modules?: ConsoleModuleRow[]; error?: string } | undefined;
-              if (r.status !== 200 || !Array.isArray(j?.modules)) {
-                return { node, local: false, error: j?.error ?? `HTTP ${r.status}` };
-              }
-              return { node, local: false, modules: j.modules };
-            } catch (e) {
-              return { node, local: false, error: `connection error: ${(e as Error).message}` };
-            }
-          }),
-        );
-        return { json: rows };
-      },
+      handler: async () => ({ json: await clusterModuleRows(s) }),
     },
     {
       method: "get",
@@ -253,6 +322,81 @@ export function consoleRoutes(s: NodeService): Route[] {
           `/api/v1/modules/${enc(req.params.module)}/commands/${enc(req.params.verb)}`,
           b,
         );
+      },
+    },
+    {
+      method: "get",
+      path: "/nodes/{node}/cmdlog",
+      summary: "A node's command log, through this node (console); newest first, ?last=N (default 300)",
+      mutates: false,
+      query: ["last"],
+      handler: (req) => onNode(s, req, "GET", `/api/v1/cmdlog${query(req, ["last"])}`),
+    },
+    {
+      method: "get",
+      path: "/modules/{module}/snapshot",
+      summary:
+        "Support snapshot of the module as snapshot_<node>_<AM>.zip: configuration (.safe), module log " +
+        "(plain and verbose), command log, resources, state, cluster.xml",
+      mutates: false,
+      requiredRole: "Control",
+      handler: async (req) => {
+        const snap = await moduleSnapshot(s, req.params.module);
+        return { bytes: snap.bytes, contentType: "application/zip", filename: snap.filename };
+      },
+    },
+    {
+      method: "get",
+      path: "/nodes/{node}/modules/{module}/snapshot",
+      summary: "A node's module snapshot zip, through this node (console)",
+      mutates: false,
+      requiredRole: "Control",
+      handler: (req) => bytesOnNode(s, req, `/api/v1/modules/${enc(req.params.module)}/snapshot`),
+    },
+    {
+      method: "get",
+      path: "/templates",
+      summary: "Installable module templates: the .safe files under SAFE/Application_Modules, by folder " +
+        "(install one with POST /modules?name=<name> and an empty body)",
+      mutates: false,
+      requiredRole: "Admin",
+      handler: async () => ({ json: await listTemplates(s.paths.applicationModules) }),
+    },
+    {
+      method: "get",
+      path: "/modules/{module}/userconfig",
+      summary: "The module's userconfig.xml in SAFE/modules/AM (what 'config' applies), as text",
+      mutates: false,
+      requiredRole: "Admin",
+      handler: async (req) => {
+        const f = userconfigFile(s, req.params.module);
+        const xml = await readTextIfExists(f);
+        if (xml === null) throw notFound(`${f} is missing`);
+        return { text: xml, contentType: "application/xml; charset=utf-8" };
+      },
+    },
+    {
+      method: "put",
+      path: "/modules/{module}/userconfig",
+      summary: "Replace the module's userconfig.xml in SAFE/modules/AM after the same check as confcheck " +
+        "(refused with the error, file unchanged, when it fails); apply with POST /modules/{module}/config",
+      mutates: true,
+      requestBody: "text",
+      handler: async (req) => {
+        const f = userconfigFile(s, req.params.module);
+        const xml = req.text();
+        if (!xml.trim()) throw new NodeError("userconfig.xml is empty");
+        const previous = await readTextIfExists(f);
+        await atomicWriteFile(f, xml);
+        try {
+          const cfg = await s.modules.confcheck(req.params.module);
+          return { json: { ok: true, mode: cfg.mode, warnings: cfg.warnings } };
+        } catch (e) {
+          // The check reads the file on disk; a refused text must not stay there.
+          if (previous === null) await Deno.remove(f).catch(() => {});
+          else await atomicWriteFile(f, previous);
+          throw e;
+        }
       },
     },
   ];

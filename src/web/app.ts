@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { NodeError } from "../daemon/node_error.ts";
 import { authRoutes, type AuthService } from "./auth/mod.ts";
 import { openApiDocument } from "./openapi.ts";
+import { peerHeaderProblem } from "./peer_auth.ts";
 import { probeResponse, type ReadySource } from "./probe.ts";
 import { mountSwaggerUi } from "./swagger_ui.ts";
 import { mountConsole } from "./console.ts";
@@ -34,9 +35,24 @@ export type AppDeps = {
 
 /** Request bodies are bounded before they are read: a .safe module is the largest thing the API accepts. */
 export const MAX_BODY_BYTES = 300 * 1024 * 1024;
+/** Routes that take JSON, text or nothing: far more than any command or cluster.xml needs. */
+export const MAX_SMALL_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Only binary uploads (.safe modules, cluster bundles) may be large; the rest stop reading early. */
+export function maxBodyBytesOf(route: Pick<Route, "requestBody">): number {
+  return route.requestBody === "binary" ? MAX_BODY_BYTES : MAX_SMALL_BODY_BYTES;
+}
+
+const routeTables = new WeakMap<object, readonly Route[]>();
+
+/** The route table an app was built from, so security tests can sweep every route, present and future. */
+export function routeTableOf(app: Hono<Env>): readonly Route[] {
+  return routeTables.get(app) ?? [];
+}
 
 export function buildApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
+  routeTables.set(app, deps.routes);
   app.on(["GET", "HEAD"], "/var/modules/:module/ready.txt", (c) => probeResponse(c, deps.ready));
 
   const doc = openApiDocument(deps.routes, deps.version);
@@ -68,11 +84,19 @@ export function buildApp(deps: AppDeps): Hono<Env> {
         const verdict = deps.auth.authorize(route, caller);
         if (!verdict.ok) return c.json({ error: verdict.message }, verdict.status as 401);
       } else {
+        // The signature covers the body, so it is read first: refuse a malformed or stale header before that.
+        const problem = peerHeaderProblem(peerHeader, Date.now());
+        if (problem) return c.json({ error: `refused: ${problem}` }, 403);
         caller = { kind: "anonymous", address: transport.remoteAddr }; // replaced once the signature is checked
+      }
+      // A JSON route only takes JSON over the network: an HTML form (text/plain, urlencoded) cannot pose as one.
+      if (transport.kind === "tcp") {
+        const problem = contentTypeProblem(route, c.req.raw);
+        if (problem) return c.json({ error: problem }, 415);
       }
       let body: Uint8Array;
       try {
-        body = await readBounded(c.req.raw, MAX_BODY_BYTES);
+        body = await readBounded(c.req.raw, maxBodyBytesOf(route));
       } catch (e) {
         return c.json({ error: (e as Error).message }, 413);
       }
@@ -89,8 +113,8 @@ export function buildApp(deps: AppDeps): Hono<Env> {
         json<T>() {
           try {
             return JSON.parse(new TextDecoder().decode(body)) as T;
-          } catch {
-            throw new NodeError("request body is not valid JSON");
+          } catch (e) {
+            throw new NodeError(`request body is not valid JSON: ${(e as Error).message}`);
           }
         },
         text: () => new TextDecoder().decode(body),
@@ -106,6 +130,15 @@ export function buildApp(deps: AppDeps): Hono<Env> {
           return new Response(result.text, {
             status: result.status ?? 200,
             headers: { "content-type": result.contentType ?? "text/plain; charset=utf-8" },
+          });
+        }
+        if ("stream" in result) {
+          return new Response(result.stream, {
+            headers: {
+              "content-type": result.contentType,
+              "cache-control": "no-store",
+              "x-accel-buffering": "no",
+            },
           });
         }
         const h: Record<string, string> = { "content-type": result.contentType };
@@ -130,6 +163,21 @@ export function buildApp(deps: AppDeps): Hono<Env> {
     c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
   );
   return app;
+}
+
+/** Null when the request's Content-Type suits the route; a body-less request always suits. */
+function contentTypeProblem(route: Route, req: Request): string | null {
+  if (route.requestBody !== "json" && route.requestBody !== "text") return null;
+  const length = req.headers.get("content-length");
+  if (!req.body || length === "0") return null;
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const ok = route.requestBody === "json"
+    ? type === "application/json" || /^application\/[\w.+-]+\+json$/.test(type)
+    : type.startsWith("text/") || type === "application/xml";
+  if (ok) return null;
+  const wanted = route.requestBody === "json" ? "application/json" : "text/plain or application/xml";
+  return `unsupported Content-Type '${type || "(none)"}' for ${req.method} ${new URL(req.url).pathname}: ` +
+    `send ${wanted}`;
 }
 
 async function readBounded(req: Request, max: number): Promise<Uint8Array> {

@@ -27,7 +27,9 @@ export type ApiRequest = {
 export type ApiResult =
   | { readonly json: unknown; readonly status?: number }
   | { readonly bytes: Uint8Array; readonly contentType: string; readonly filename?: string }
-  | { readonly text: string; readonly status?: number; readonly contentType?: string };
+  | { readonly text: string; readonly status?: number; readonly contentType?: string }
+  /** A long-lived answer written as it goes (server-sent events); never buffered nor cached. */
+  | { readonly stream: ReadableStream<Uint8Array>; readonly contentType: string };
 
 export type Route = {
   readonly method: "get" | "post" | "put" | "delete";
