@@ -1,5 +1,4 @@
-// Authenticates HTTP requests between cluster nodes with the cluster key (HMAC-SHA256), until the web
-// console issue brings user logins. A signature covers the method, the path with its query, a timestamp,
+// Authenticates HTTP requests between cluster nodes with the cluster key (HMAC-SHA256). A signature covers the method, the path with its query, a timestamp,
 // a nonce and the SHA-256 of the body; a request older than the skew window, or a nonce seen before, is
 // refused, so a captured request cannot be replayed.
 
@@ -69,6 +68,41 @@ export class NonceCache {
   }
 }
 
+type PeerHeader = { readonly node: string; readonly ts: number; readonly nonce: string; readonly sig: string };
+
+function parsePeerHeader(header: string): PeerHeader | null {
+  if (header.length > 512) return null;
+  const fields = new Map<string, string>();
+  for (const part of header.split(",")) {
+    const i = part.indexOf("=");
+    if (i > 0) fields.set(part.slice(0, i), part.slice(i + 1));
+  }
+  let node: string;
+  try {
+    node = decodeURIComponent(fields.get("node") ?? "");
+  } catch {
+    return null;
+  }
+  const ts = Number(fields.get("ts"));
+  const nonce = fields.get("nonce") ?? "";
+  const sig = fields.get("sig") ?? "";
+  if (!node || !Number.isSafeInteger(ts) || !/^[0-9a-f]{24}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(sig)) {
+    return null;
+  }
+  return { node, ts, nonce, sig };
+}
+
+/**
+ * What can be said of a signature header without the body it covers: malformed or stale. The app asks this
+ * before reading the body, so a forged header cannot make the node buffer an upload for nothing.
+ */
+export function peerHeaderProblem(header: string, now: number): string | null {
+  const h = parsePeerHeader(header);
+  if (!h) return "malformed cluster signature";
+  if (Math.abs(now - h.ts) > MAX_SKEW_MS) return "stale cluster signature (check clocks)";
+  return null;
+}
+
 export async function verifyPeerRequest(
   key: Uint8Array | null,
   header: string | null,
@@ -81,19 +115,9 @@ export async function verifyPeerRequest(
 ): Promise<PeerVerdict> {
   if (!key) return { ok: false, reason: "this node has no cluster key (run 'safekit cluster config' first)" };
   if (!header) return { ok: false, reason: "missing cluster signature" };
-  if (header.length > 512) return { ok: false, reason: "malformed cluster signature" };
-  const fields = new Map<string, string>();
-  for (const part of header.split(",")) {
-    const i = part.indexOf("=");
-    if (i > 0) fields.set(part.slice(0, i), part.slice(i + 1));
-  }
-  const node = decodeURIComponent(fields.get("node") ?? "");
-  const ts = Number(fields.get("ts"));
-  const nonce = fields.get("nonce") ?? "";
-  const sig = fields.get("sig") ?? "";
-  if (!node || !Number.isSafeInteger(ts) || !/^[0-9a-f]{24}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(sig)) {
-    return { ok: false, reason: "malformed cluster signature" };
-  }
+  const h = parsePeerHeader(header);
+  if (!h) return { ok: false, reason: "malformed cluster signature" };
+  const { node, ts, nonce, sig } = h;
   if (!knownNodes.has(node)) return { ok: false, reason: `unknown node '${node}'` };
   if (Math.abs(now - ts) > MAX_SKEW_MS) {
     return { ok: false, reason: "stale cluster signature (check clocks)" };
