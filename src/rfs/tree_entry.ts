@@ -158,6 +158,22 @@ export function listEntries(rootFd: number, path: string): Listing | number {
   return { entries, skipped };
 }
 
+/**
+ * A read at this offset or beyond is a zone-map query (src/rfs/zones/zone_query.ts), never file data: no
+ * file system holds a file of 2^52 bytes, so no real read can be mistaken for one.
+ */
+export const ZONE_QUERY_OFFSET = 2 ** 52;
+const ENOSYS = 38;
+
+/** Answers a zone-map query for the directory `path` of the tree `rootFd`; null if it has no zone map. */
+export type ZoneQueryHandler = (rootFd: number, path: string) => Uint8Array | null;
+let zoneQueryHandler: ZoneQueryHandler | null = null;
+
+/** Installed by the primary's process when it keeps zone maps (primary_process.ts); null removes it. */
+export function setZoneQueryHandler(h: ZoneQueryHandler | null): void {
+  zoneQueryHandler = h;
+}
+
 /** Reads up to `length` bytes at `offset` of the regular file `path`, with its attributes at that moment. */
 export function readRange(
   rootFd: number,
@@ -165,6 +181,12 @@ export function readRange(
   offset: number,
   length: number,
 ): { entry: TreeEntry; data: Uint8Array } | number {
+  if (offset >= ZONE_QUERY_OFFSET) {
+    const entry = statEntry(rootFd, path);
+    if (typeof entry === "number") return entry;
+    const data = zoneQueryHandler?.(rootFd, path) ?? null;
+    return data === null ? -ENOSYS : { entry, data };
+  }
   const fd = openBeneath(rootFd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return fd;
   try {

@@ -1,0 +1,78 @@
+// The zone-map query: what the secondary learns from the primary about one directory during a zone
+// reintegration — the map's identity and sync point, and the recorded zones of the directory's children.
+//
+// Carried, until the protocol has a request of its own, as a `read` of the directory at an offset no file
+// can reach (ZONE_QUERY_OFFSET, tree_entry.ts): the primary answers it from its ZoneMap in the same
+// synchronous stretch as any reintegration reply, so the answer sits at its place in the op stream.
+
+import type { FileZones } from "./zone_map.ts";
+import type { ZoneState } from "./zone_store.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+
+export type ZoneAnswer = {
+  readonly mapId: string;
+  readonly generation: number;
+  readonly sinceMs: number | null;
+  /** false: the primary crashed since the sync point, its map may miss changes */
+  readonly trusted: boolean;
+  readonly zoneSize: number;
+  /** the directory (or an ancestor) is new to the secondary: nothing below it can be patched */
+  readonly allWhole: boolean;
+  /** the answer did not fit one reply: treat every child as whole */
+  readonly overflow: boolean;
+  readonly files: ReadonlyMap<string, FileZones>;
+};
+
+type Wire = {
+  v: 1;
+  mapId: string;
+  generation: number;
+  sinceMs: number | null;
+  trusted: boolean;
+  zoneSize: number;
+  allWhole: boolean;
+  overflow: boolean;
+  files: [string, boolean, number | null, string, number][];
+};
+
+export function encodeZoneAnswer(s: ZoneState, dir: string, maxBytes: number): Uint8Array {
+  const head = {
+    v: 1 as const,
+    mapId: s.mapId,
+    generation: s.generation,
+    sinceMs: s.sinceMs,
+    trusted: s.trusted,
+    zoneSize: s.map.zoneSize,
+    allWhole: s.map.isWholeDir(dir),
+  };
+  const files: Wire["files"] = [];
+  if (!head.allWhole) {
+    for (const [n, z] of s.map.childrenOf(dir)) {
+      files.push([n, z.whole, z.tailFrom, encodeBase64(z.bits), z.changes]);
+    }
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify({ ...head, overflow: false, files } satisfies Wire));
+  if (bytes.length <= maxBytes) return bytes;
+  return new TextEncoder().encode(JSON.stringify({ ...head, overflow: true, files: [] } satisfies Wire));
+}
+
+export function decodeZoneAnswer(bytes: Uint8Array): ZoneAnswer {
+  const w = JSON.parse(new TextDecoder().decode(bytes)) as Wire;
+  if (w.v !== 1 || typeof w.mapId !== "string" || !Array.isArray(w.files) || !(w.zoneSize >= 4096)) {
+    throw new Error("zone map answer: unknown format");
+  }
+  const files = new Map<string, FileZones>();
+  for (const [n, whole, tailFrom, bits, changes] of w.files) {
+    files.set(n, { whole: whole === true, tailFrom, bits: decodeBase64(bits), changes });
+  }
+  return {
+    mapId: w.mapId,
+    generation: w.generation,
+    sinceMs: w.sinceMs,
+    trusted: w.trusted === true,
+    zoneSize: w.zoneSize,
+    allWhole: w.allWhole === true,
+    overflow: w.overflow === true,
+    files,
+  };
+}
