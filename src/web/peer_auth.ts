@@ -68,7 +68,12 @@ export class NonceCache {
   }
 }
 
-type PeerHeader = { readonly node: string; readonly ts: number; readonly nonce: string; readonly sig: string };
+type PeerHeader = {
+  readonly node: string;
+  readonly ts: number;
+  readonly nonce: string;
+  readonly sig: string;
+};
 
 function parsePeerHeader(header: string): PeerHeader | null {
   if (header.length > 512) return null;
