@@ -5,6 +5,7 @@
 // Administrator commands (no identity) reset the counter; so does the interval expiring.
 // Pure: the counter state is plain data the driver persists (it must survive a reboot when
 // automatic_reboot is on), and `heart.stopstartloop` publishes when the counter started.
+import { rebootLog } from "./maxloop_reboot.ts";
 
 export type MaxloopConfig = {
   /** Default 3. */
@@ -38,6 +39,8 @@ export type MaxloopEvent =
   | { readonly kind: "checkloop" };
 
 export const STOPSTARTLOOP_RESOURCE = "heart.stopstartloop";
+/** Ours (SafeKit publishes only the start): the count, so that the counter survives a reboot. */
+export const STOPSTARTCOUNT_RESOURCE = "heart.stopstartcount";
 
 export type MaxloopEffect =
   /** Execute the action as requested. */
@@ -88,8 +91,7 @@ export function maxloopStep(
         return withResource(state, counted, [{ kind: "stop", log: MAXLOOP_STOP_LOG }]);
       }
       if (event.action === "stopstart" && config.automaticReboot) {
-        const log = `Reboot of the server by automatic_reboot (stopstart from ${event.identity})`;
-        return withResource(state, counted, [{ kind: "reboot", log }]);
+        return withResource(state, counted, [{ kind: "reboot", log: rebootLog(event.identity) }]);
       }
       return withResource(state, counted, [{ kind: "allow" }]);
     }
@@ -99,6 +101,22 @@ export function maxloopStep(
 /** Value of heart.stopstartloop for a state: epoch seconds of the counter start, "0" when reset. */
 export function stopstartloopValue(state: MaxloopState): string {
   return state.since === null ? "0" : String(Math.floor(state.since / 1000));
+}
+
+/**
+ * The counter as persisted in the resource store (heart.stopstartloop, heart.stopstartcount), e.g. after the
+ * reboot automatic_reboot asked for: without it a module failing at each boot would reboot forever.
+ */
+export function restoreMaxloopState(
+  stopstartloop: string | undefined,
+  count: string | undefined,
+): MaxloopState {
+  const since = Number(stopstartloop);
+  const n = Number(count);
+  if (!Number.isSafeInteger(since) || since <= 0 || !Number.isSafeInteger(n) || n <= 0) {
+    return initialMaxloopState();
+  }
+  return { count: n, since: since * 1000 };
 }
 
 function expired(state: MaxloopState, now: number, config: MaxloopConfig): boolean {

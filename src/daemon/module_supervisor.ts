@@ -12,7 +12,15 @@ import {
   initialFailoverState,
   type RuleSet,
 } from "../core/failover_rules/mod.ts";
-import { type ControlAction, initialMaxloopState, type MaxloopState, maxloopStep } from "../core/maxloop.ts";
+import {
+  type ControlAction,
+  type MaxloopState,
+  maxloopStep,
+  restoreMaxloopState,
+  STOPSTARTCOUNT_RESOURCE,
+  STOPSTARTLOOP_RESOURCE,
+} from "../core/maxloop.ts";
+import { REBOOT_COMMAND_VARIABLE, rebootCommands } from "../core/maxloop_reboot.ts";
 import { ErrdMonitor } from "../errd/mod.ts";
 import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ScriptRunner } from "./script_runner.ts";
@@ -53,10 +61,17 @@ export class ModuleSupervisor {
   #maxloop: MaxloopState;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastWait = "";
+  /** automatic_reboot asked for a reboot: it runs once the module has stopped (poststop ended). */
+  #rebootPending = false;
+  /** Between prestart (or an administrator's start) and poststop: a stopped module's rules do not act. */
+  #started = false;
+  #rebootFallback: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly d: SupervisorDeps, maxloop?: MaxloopState) {
     this.ruleSet = buildRuleSet(d.config, { file: "userconfig.xml" });
-    this.#maxloop = maxloop ?? initialMaxloopState();
+    // The counter survives node service restarts and the reboots of automatic_reboot (resource.db).
+    this.#maxloop = maxloop ??
+      restoreMaxloopState(this.#setting(STOPSTARTLOOP_RESOURCE), this.#setting(STOPSTARTCOUNT_RESOURCE));
     const env = d.scripts ?? { userBin: "/nonexistent", environment: () => ({}) };
     this.#checkers = new CheckerSet(
       d.config.check ?? [],
@@ -83,7 +98,8 @@ export class ModuleSupervisor {
     void this.#checkers.setEnabled(this.#setting("usersetting.checker") !== "off");
     this.#errd?.start();
     this.#timer = setInterval(() => this.tick(Date.now()), this.ruleSet.periodMs);
-    this.reset();
+    // An engine is (re)built only for a stopped module: its rules act from its next prestart.
+    this.#resetMachine();
   }
 
   #setting(name: string): string | undefined {
@@ -92,6 +108,11 @@ export class ModuleSupervisor {
 
   /** The module was started or stopped by an administrator: start deciding afresh. */
   reset(): void {
+    this.#started = true;
+    this.#resetMachine();
+  }
+
+  #resetMachine(): void {
     // A (re)started module's checkers have not run yet: their resources are `init` (spec §2.1), so a wait
     // rule on them holds the module in WAIT (Transient) until each has answered (or its script set it).
     const at = Date.now();
@@ -112,6 +133,8 @@ export class ModuleSupervisor {
 
   /** Called before a script starts: a stop script ends its phase first. */
   async scriptStarting(name: string): Promise<void> {
+    if (name === "prestart") this.#started = true;
+    if (name === "poststop") this.#started = false;
     const phase = SCRIPT_PHASE[name];
     if (!phase || !(name.startsWith("stop_") || name === "poststop")) return;
     this.#errd?.disableClass(phase);
@@ -121,6 +144,7 @@ export class ModuleSupervisor {
 
   /** Called once a script ended: a start script opens its phase. */
   scriptEnded(name: string): void {
+    if (name === "poststop" && this.#rebootPending) void this.#reboot();
     const phase = SCRIPT_PHASE[name];
     if (!phase || !(name.startsWith("start_") || name === "prestart")) return;
     this.#errd?.enableClass(phase);
@@ -146,6 +170,9 @@ export class ModuleSupervisor {
   }
 
   tick(now: number): void {
+    // A stopped module has nothing to restart: its last resource values (a checker's down) must not keep
+    // asking for actions, nor count toward maxloop.
+    if (!this.#started) return;
     const local = new Map(this.d.resources.list().map((r) => [r.name, String(r.value)]));
     const out = failoverMachineStep(this.#machine, {
       kind: "tick",
@@ -179,7 +206,8 @@ export class ModuleSupervisor {
 
   /** A detector asks for an action: maxloop decides whether it runs, or stops the module instead. */
   #detector(action: string, identity: string, rule?: string): void {
-    if (action === "noaction") return;
+    // The server is going down: further detections would only count toward a maxloop the reboot resets.
+    if (action === "noaction" || this.#rebootPending) return;
     const verdict = this.#applyMaxloop({
       kind: "action",
       action: action as ControlAction,
@@ -189,25 +217,82 @@ export class ModuleSupervisor {
       this.d.command({ verb: "stop", by: "maxloop" });
       return;
     }
+    if (verdict === "reboot") {
+      // The module stops first (its scripts stop the application cleanly), then the server reboots.
+      this.#rebootPending = true;
+      this.d.command({ verb: "stop", by: "automatic_reboot" });
+      clearTimeout(this.#rebootFallback);
+      this.#rebootFallback = setTimeout(() => this.#reboot(), this.#rebootGraceMs());
+      return;
+    }
     this.d.command({ verb: action, by: identity, identity: rule ?? identity, rule });
   }
 
-  #applyMaxloop(event: Parameters<typeof maxloopStep>[1]): "allow" | "stop" {
+  #applyMaxloop(event: Parameters<typeof maxloopStep>[1]): "allow" | "stop" | "reboot" {
     const out = maxloopStep(this.#maxloop, event, Date.now(), {
       maxLoop: this.d.config.maxLoop,
       loopIntervalMs: this.d.config.loopIntervalMs,
       automaticReboot: this.d.config.automaticReboot,
     });
-    this.#maxloop = out.state;
-    let verdict: "allow" | "stop" = "allow";
+    this.#saveMaxloop(out.state);
+    let verdict: "allow" | "stop" | "reboot" = "allow";
     for (const e of out.effects) {
       if (e.kind === "stop") {
         verdict = "stop";
+      } else if (e.kind === "reboot") {
+        verdict = "reboot";
+        this.#log("E", "heart", e.log);
       } else if (e.kind === "resource") {
         this.#setResource(e.name, String(e.value), "heart");
       }
     }
     return verdict;
+  }
+
+  #saveMaxloop(next: MaxloopState): void {
+    if (next.count !== this.#maxloop.count) {
+      this.d.resources.set(STOPSTARTCOUNT_RESOURCE, String(next.count), { at: Date.now(), by: "heart" });
+    }
+    this.#maxloop = next;
+  }
+
+  /** How long the module may take to stop before the reboot goes ahead anyway: its stop timeouts, plus margin. */
+  #rebootGraceMs(): number {
+    const u = this.d.config.user;
+    return 2 * ((u?.niceStopTimeoutMs ?? 60_000) + (u?.forceStopTimeoutMs ?? 60_000)) + 30_000;
+  }
+
+  async #reboot(): Promise<void> {
+    if (!this.#rebootPending) return;
+    this.#rebootPending = false;
+    clearTimeout(this.#rebootFallback);
+    for (const argv of rebootCommands(Deno.env.get(REBOOT_COMMAND_VARIABLE), Deno.build.os)) {
+      try {
+        const out = await new Deno.Command(argv[0], {
+          args: argv.slice(1),
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        if (out.success) {
+          this.#log("E", "heart", `Reboot requested by automatic_reboot: ${argv.join(" ")}`);
+          return;
+        }
+        const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+        this.#log(
+          "E",
+          "heart",
+          `automatic_reboot: '${argv.join(" ")}' exited ${out.code}${why ? `: ${why}` : ""}`,
+        );
+      } catch (e) {
+        this.#log(
+          "E",
+          "heart",
+          `automatic_reboot: '${argv.join(" ")}' could not run: ${(e as Error).message}`,
+        );
+      }
+    }
+    this.#log("E", "heart", "automatic_reboot: the server was not rebooted; the module stays stopped");
   }
 
   /** `safekit incloop|resetloop|checkloop`: the exit code the command returns (spec §3.3). */
@@ -222,7 +307,7 @@ export class ModuleSupervisor {
       loopIntervalMs: this.d.config.loopIntervalMs,
       automaticReboot: this.d.config.automaticReboot,
     });
-    this.#maxloop = out.state;
+    this.#saveMaxloop(out.state);
     let code = 0;
     for (const e of out.effects) {
       if (e.kind === "result") code = e.code;
@@ -252,6 +337,7 @@ export class ModuleSupervisor {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#rebootFallback);
     this.#errd?.stop();
     await this.#checkers.stopAll();
   }
