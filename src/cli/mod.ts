@@ -43,6 +43,7 @@ const VERBS: Record<string, Verb> = {
   waitstop: ctl.waitstop,
   apikey,
   rfsverify: rfs.rfsverify,
+  rfssync: rfs.rfssync,
   checker: det.checker,
   errd: det.errd,
   incloop: det.incloop,
@@ -77,6 +78,7 @@ const USAGE = `usage: safekit <command> [options] [--json]
   start|stop|restart|stopstart|forcestop|primforce -m AM [-i ID] | swap [nosync] | prim|second [fullsync]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
   rfsverify -m AM                 compare both copies of the replicated directories by checksum
+  rfssync [full|default] -m AM    show or set this node's next reintegration policy
   checker on|off -m AM | errd on|off|enable CLASS|disable CLASS|list -m AM | failover on|off -m AM
   boot on|off -m AM | boot status [-m AM]
   incloop -m AM -i ID | resetloop -m AM [-i ID] | checkloop -m AM | kill -name=N [-argregex=RE] -level=L

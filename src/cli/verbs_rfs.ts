@@ -1,6 +1,7 @@
 // Replication verbs (spec §3.7): `rfsverify -m AM` compares the two copies of every replicated directory by
 // checksum while the module is PRIM/SECOND, without stopping the application. Exit code 0 when the copies
 // are equal, 1 when a difference persisted through the re-checks (each one printed).
+// `rfssync [full|default] -m AM` shows or sets this node's reintegration policy (src/daemon/rfs_sync_routes.ts).
 import { describeDifference, type Difference } from "../rfs/verify/compare_digests.ts";
 import { parseVerbArgs } from "./argv.ts";
 import { CliError } from "./cli_error.ts";
@@ -45,4 +46,33 @@ export const rfsverify: Verb = async (ctx, args) => {
   );
   ctx.io.out(lines.join("\n"));
   return r.differences ? 1 : 0;
+};
+
+export const rfssync: Verb = async (ctx, args) => {
+  const a = parseVerbArgs("rfssync", args, { values: ["m", "d"], positionals: [0, 3] });
+  const m = a.value("m");
+  if (!m) throw new CliError("'rfssync' needs -m <module>");
+  const [sub, ...rest] = a.positionals;
+  if (sub === "external" || a.value("d") !== undefined) {
+    throw new CliError(
+      "'rfssync external' is not supported: restore the backup on the secondary, then run " +
+        "'safekit secondforce -d <date of the backup> -m " + m +
+        "' (copies only the files modified after that date)",
+    );
+  }
+  const path = `/api/v1/modules/${encodeURIComponent(m)}/rfs/syncmode`;
+  let r: { module: string; mode: string; since?: number };
+  if (sub === undefined) r = expectOk(await ctx.client.request("GET", path));
+  else if ((sub === "full" || sub === "default") && rest.length === 0) {
+    r = expectOk(await ctx.client.request("POST", path, { mode: sub }));
+  } else throw new CliError(`'rfssync': expected 'full', 'default' or nothing, got '${args.join(" ")}'`);
+  if (ctx.json) printJson(ctx, r);
+  else {
+    ctx.io.out(
+      r.mode === "full"
+        ? `${r.module}: the next reintegration on this node is a full copy`
+        : `${r.module}: default policy (modified zones of modified files, else whole modified files)`,
+    );
+  }
+  return 0;
 };

@@ -12,6 +12,7 @@ import {
   type MirrorEvent,
   type MirrorState,
   type PersistentFacts,
+  type ResyncMode,
   step,
 } from "../core/mirror_automaton.ts";
 import { type HeartbeatLink, ModuleHeartbeats } from "../heart/module_heartbeats.ts";
@@ -141,7 +142,10 @@ export class MirrorRuntime {
         events: {
           lost: (reason) => this.#dispatch({ kind: "replicationLost", reason }),
           resyncProgress: (percent) => this.#dispatch({ kind: "resyncProgress", percent }),
-          resyncFinished: () => this.#dispatch({ kind: "resyncFinished" }),
+          resyncFinished: () => {
+            this.#syncPolicyDone();
+            this.#dispatch({ kind: "resyncFinished" });
+          },
           resyncFailed: (reason) => this.#dispatch({ kind: "resyncFailed", reason }),
         },
       })
@@ -317,13 +321,34 @@ export class MirrorRuntime {
         this.#scripts.kill(e.runId);
         return;
       case "startResync":
-        if (this.#rfs) this.#rfs.secondaryResync(e.mode, e.since);
+        if (this.#rfs) this.#rfs.secondaryResync(this.#syncPolicy(e.mode), e.since);
         else queueMicrotask(() => this.#dispatch({ kind: "resyncFinished" }));
         return;
       case "stopResync":
         this.#rfs?.abortResync();
         return;
     }
+  }
+
+  /**
+   * `safekit rfssync full` (spec §7.2 sync policies): usersetting.rfssyncmode=full makes this node's next
+   * reintegration a full copy, whatever the automaton would have chosen; it returns to "default" once that
+   * reintegration completed (a failed or interrupted one keeps it).
+   */
+  #syncPolicy(mode: ResyncMode): ResyncMode {
+    if (this.d.resources.get("usersetting.rfssyncmode")?.value !== "full" || mode === "full") return mode;
+    this.d.log.append({
+      at: Date.now(),
+      component: "reintegre",
+      level: "I",
+      message: "Full reintegration requested by 'safekit rfssync full'",
+    });
+    return "full";
+  }
+
+  #syncPolicyDone(): void {
+    if (this.d.resources.get("usersetting.rfssyncmode")?.value !== "full") return;
+    this.d.resources.set("usersetting.rfssyncmode", "default", { at: Date.now(), by: "reintegre" });
   }
 
   loop(op: "incloop" | "resetloop" | "checkloop", handler?: string): number {

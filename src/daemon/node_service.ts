@@ -20,6 +20,7 @@ import { apiRoutes } from "./api_routes.ts";
 import { consoleRoutes } from "./console_routes.ts";
 import { farmRoutes } from "./farm_routes.ts";
 import { rfsVerifyRoutes } from "./rfs_verify_routes.ts";
+import { rfsSyncRoutes } from "./rfs_sync_routes.ts";
 import { ClusterManager } from "./cluster_manager.ts";
 import { isProbeReady } from "./module_states.ts";
 import { ModuleManager } from "./module_manager.ts";
@@ -117,7 +118,13 @@ export class NodeService {
     this.auth = createFileAuthService({ safe: this.paths.safe, log: (m) => this.#log(`safeadmin: ${m}`) });
     this.app = buildApp({
       auth: this.auth,
-      routes: [...apiRoutes(this), ...farmRoutes(this), ...rfsVerifyRoutes(this), ...consoleRoutes(this)],
+      routes: [
+        ...apiRoutes(this),
+        ...farmRoutes(this),
+        ...rfsVerifyRoutes(this),
+        ...rfsSyncRoutes(this),
+        ...consoleRoutes(this),
+      ],
       ready: { isReady: (m) => this.#ready.has(m) },
       version: VERSION,
       verifyPeer: (header, method, pathAndQuery, body) =>

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { skipUnless } from "../support/privileges.ts";
 import { withNodes } from "./node_harness.ts";
-import { establishPair, MODULE, setupMirror } from "./mirror_harness.ts";
+import { establishPair, MODULE, setupMirror, waitState } from "./mirror_harness.ts";
 
 const skip = (() => {
   const r = skipUnless({ root: true });
@@ -21,7 +21,8 @@ const skip = (() => {
 })();
 
 Deno.test({
-  name: "rfsverify: identical copies verify clean; a divergence on the secondary is reported with exit 1",
+  name:
+    "rfsverify: identical copies verify clean; a divergence is reported with exit 1; rfssync full repairs it",
   ignore: skip !== null,
   async fn() {
     await withNodes([["node1", "127.0.0.101"], ["node2", "127.0.0.102"]], async ([n1, n2], root) => {
@@ -63,6 +64,26 @@ Deno.test({
         await n1.ok("log", "-m", MODULE, "-A"),
         /rfsverify: 34 entries compared with node2, 2 differences/,
       );
+
+      // `rfssync full` on the secondary: its next reintegration copies everything, which repairs the copy;
+      // the policy then returns to default.
+      await n2.ok("stop", "-m", MODULE);
+      assert.match(
+        await n2.ok("rfssync", "full", "-m", MODULE),
+        /next reintegration on this node is a full copy/,
+      );
+      const ext = await n2.cli("rfssync", "external", "second", "backup1", "-m", MODULE);
+      assert.equal(ext.code, 1);
+      assert.match(ext.stderr, /secondforce -d <date of the backup>/);
+      await n2.ok("second", "-m", MODULE);
+      await waitState(n2, "SECOND Ready", 30_000);
+      assert.match(
+        await n2.ok("log", "-m", MODULE, "-A"),
+        /Full reintegration requested by 'safekit rfssync full'/,
+      );
+      assert.match(await n2.ok("rfssync", "-m", MODULE), /default policy/);
+      const repaired = await n2.cli("rfsverify", "-m", MODULE);
+      assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
     });
   },
 });
