@@ -7,6 +7,7 @@ export {
   PeriodicChecker,
   type Probe,
   type ProbeResult,
+  probeWithin,
   type ReportResource,
   resourceMessage,
   type ResourceValue,
@@ -29,5 +30,15 @@ export { intfChecker } from "./intf_checker.ts";
 export { ipChecker } from "./ip_checker.ts";
 export { moduleChecker, readyUrl } from "./module_checker.ts";
 export { icmpSocketKind, ping, pingChecker, type PingMethod } from "./ping_checker.ts";
-export { splitbrainChecker } from "./splitbrain_checker.ts";
+export { splitbrainChecker, type WitnessOptions, witnessProbe } from "./splitbrain_checker.ts";
+export {
+  initialIsolationState,
+  type IsolationEffect,
+  type IsolationEvent,
+  type IsolationState,
+  isolationStep,
+  type PeerView,
+  peerView,
+  SPLITBRAIN_UPTODATE,
+} from "./splitbrain_isolation.ts";
 export { tcpChecker } from "./tcp_checker.ts";

@@ -8,6 +8,7 @@ import {
   DEFAULT_TIMEOUT_MS,
   errorText,
   PeriodicChecker,
+  type Probe,
   type ProbeResult,
 } from "./checker.ts";
 import { ping, type PingMethod } from "./ping_checker.ts";
@@ -16,23 +17,36 @@ export function witnesses(arg: string): string[] {
   return arg.split(/[\s,]+/).filter((w) => w !== "");
 }
 
+export type WitnessOptions = {
+  intervalMs?: number;
+  timeoutMs?: number;
+  userBin?: string;
+  pingMethod?: PingMethod;
+};
+
 export function splitbrainChecker(
   resource: string,
   exec: string,
   arg: string,
-  opts: { intervalMs?: number; timeoutMs?: number; userBin?: string; pingMethod?: PingMethod } = {},
+  opts: WitnessOptions = {},
 ): PeriodicChecker {
+  return new PeriodicChecker(
+    resource,
+    witnessProbe(exec, arg, opts),
+    opts.intervalMs ?? DEFAULT_INTERVAL_MS,
+    opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  );
+}
+
+/** One round over every witness (up when one answers): the checker's probe, and the fresh question the
+ * module asks when it loses its peer (splitbrain_isolation.ts). */
+export function witnessProbe(exec: string, arg: string, opts: WitnessOptions = {}): Probe {
   const list = witnesses(arg);
   const one = exec === "ping"
     ? (w: string, signal: AbortSignal) => ping(w, signal, opts.pingMethod)
     : (w: string, signal: AbortSignal) =>
       runWitnessCommand(isAbsolute(exec) || !opts.userBin ? exec : join(opts.userBin, exec), w, signal);
-  return new PeriodicChecker(
-    resource,
-    (signal) => anyWitnessAnswers(list, (w) => one(w, signal)),
-    opts.intervalMs ?? DEFAULT_INTERVAL_MS,
-    opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-  );
+  return (signal) => anyWitnessAnswers(list, (w) => one(w, signal));
 }
 
 /** Up as soon as one witness answers; down when all have failed. */

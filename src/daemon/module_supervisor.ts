@@ -3,7 +3,19 @@
 // which go to the module's automaton as commands carrying an identity, so maxloop counts them. It follows
 // the module's scripts: `pre` checkers and errd classes start after prestart and stop before poststop,
 // `prim`/`second`/`both` ones around start_*/stop_* (the runtime calls `scriptStarting`/`scriptEnded`).
-import { CheckerSet } from "../checkers/mod.ts";
+import {
+  CheckerSet,
+  DEFAULT_TIMEOUT_MS,
+  initialIsolationState,
+  type IsolationEvent,
+  type IsolationState,
+  isolationStep,
+  peerView,
+  type Probe,
+  probeWithin,
+  SPLITBRAIN_UPTODATE,
+  witnessProbe,
+} from "../checkers/mod.ts";
 import type { CheckerWhen, ModuleConfig } from "../config/mod.ts";
 import {
   buildRuleSet,
@@ -24,6 +36,8 @@ import { REBOOT_COMMAND_VARIABLE, rebootCommands } from "../core/maxloop_reboot.
 import { ErrdMonitor } from "../errd/mod.ts";
 import type { ModuleLog, ResourceStore } from "../store/mod.ts";
 import type { ScriptRunner } from "./script_runner.ts";
+
+const ISOLATION_WATCH_MS = 250;
 
 export type SupervisedCommand = { verb: string; by: string; identity?: string; rule?: string };
 
@@ -63,6 +77,10 @@ export class ModuleSupervisor {
   #lastWait = "";
   /** automatic_reboot asked for a reboot: it runs once the module has stopped (poststop ended). */
   #rebootPending = false;
+  /** <splitbrain>: the witness question asked when the peer is lost, and its verdict (splitbrain.uptodate). */
+  #witness: Probe | null = null;
+  #isolation: IsolationState = initialIsolationState();
+  #isolationTimer: ReturnType<typeof setInterval> | undefined;
   /** Between prestart (or an administrator's start) and poststop: a stopped module's rules do not act. */
   #started = false;
   #rebootFallback: ReturnType<typeof setTimeout> | undefined;
@@ -83,6 +101,8 @@ export class ModuleSupervisor {
         log: (m) => this.#log("I", "checker", m),
       },
     );
+    const sb = (d.config.check ?? []).find((c) => c.kind === "splitbrain");
+    if (sb?.kind === "splitbrain") this.#witness = witnessProbe(sb.exec, sb.arg, { userBin: env.userBin });
     this.#errd = d.config.errd && d.config.user
       ? new ErrdMonitor(d.config.errd, {
         onAction: (a) => this.#detector(a.action, "errd"),
@@ -98,6 +118,11 @@ export class ModuleSupervisor {
     void this.#checkers.setEnabled(this.#setting("usersetting.checker") !== "off");
     this.#errd?.start();
     this.#timer = setInterval(() => this.tick(Date.now()), this.ruleSet.periodMs);
+    if (this.#witness) {
+      // Its own quick loop: the isolated node must be told before the failover machine's next period.
+      this.#setResource(SPLITBRAIN_UPTODATE, "init", "splitbraincheck");
+      this.#isolationTimer = setInterval(() => this.#watchPeer(), ISOLATION_WATCH_MS);
+    }
     // An engine is (re)built only for a stopped module: its rules act from its next prestart.
     this.#resetMachine();
   }
@@ -109,7 +134,33 @@ export class ModuleSupervisor {
   /** The module was started or stopped by an administrator: start deciding afresh. */
   reset(): void {
     this.#started = true;
+    if (this.#witness) this.#isolate({ kind: "adminStart" });
     this.#resetMachine();
+  }
+
+  /** Feeds the heartbeat view to the isolation logic (only while the module runs: its checkers do too). */
+  #watchPeer(): void {
+    if (!this.#started) return;
+    const heartbeats = (this.d.config.heart?.heartbeats ?? []).map((h) =>
+      this.d.resources.get(h.resource)?.value as string | undefined
+    );
+    this.#isolate({ kind: "peer", view: peerView(heartbeats), at: Date.now() });
+  }
+
+  #isolate(event: IsolationEvent): void {
+    const out = isolationStep(this.#isolation, event);
+    this.#isolation = out.state;
+    for (const e of out.effects) {
+      if (e.kind === "log") this.#log(e.level, "splitbraincheck", e.message);
+      else if (e.kind === "uptodate") this.#setResource(SPLITBRAIN_UPTODATE, e.value, "splitbraincheck");
+      else void this.#askWitness();
+    }
+  }
+
+  async #askWitness(): Promise<void> {
+    const startedAt = Date.now();
+    const r = await probeWithin(this.#witness!, DEFAULT_TIMEOUT_MS);
+    this.#isolate({ kind: "witness", answered: r.up, startedAt, detail: r.detail });
   }
 
   #resetMachine(): void {
@@ -338,6 +389,7 @@ export class ModuleSupervisor {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     clearTimeout(this.#rebootFallback);
+    clearInterval(this.#isolationTimer);
     this.#errd?.stop();
     await this.#checkers.stopAll();
   }
