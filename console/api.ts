@@ -35,12 +35,15 @@ export async function api<T>(
   method: "GET" | "POST" | "PUT" | "DELETE",
   path: string,
   body?: unknown,
-  options: { text?: boolean; raw?: string } = {},
+  options: { text?: boolean; raw?: string; bytes?: Uint8Array } = {},
 ): Promise<T> {
   const headers: Record<string, string> = {};
   if (method !== "GET" && session.value) headers["x-csrf-token"] = session.value.csrfToken;
-  let payload: string | undefined;
-  if (options.raw !== undefined) {
+  let payload: string | Uint8Array | undefined;
+  if (options.bytes !== undefined) {
+    payload = options.bytes;
+    headers["content-type"] = "application/octet-stream";
+  } else if (options.raw !== undefined) {
     payload = options.raw;
     headers["content-type"] = "text/plain; charset=utf-8";
   } else if (body !== undefined) {
@@ -49,7 +52,12 @@ export async function api<T>(
   }
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+    res = await fetch(path, {
+      method,
+      headers,
+      body: payload as BodyInit | undefined,
+      credentials: "same-origin",
+    });
   } catch (e) {
     throw new ApiError(0, `the node does not answer: ${(e as Error).message}`);
   }

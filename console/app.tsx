@@ -1,11 +1,15 @@
 /// <reference lib="dom" />
-// The SafeKit browser console (spec §9.3): login, Monitoring (tiles, actions, log, resources) for every
-// role, Configuration (cluster.xml) for Admin. Served by the node at /console/ (src/web/console.ts).
+// The SafeKit browser console (spec §9.3): login, Monitoring (tiles, actions, log, resources, command log)
+// for every role, Configuration (cluster.xml, modules) for Admin. Served by the node at /console/
+// (src/web/console.ts).
 import "./styles.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { lastError, logout, session, whoami } from "./api.ts";
+import { knownNodes } from "./monitoring.tsx";
 import { ClusterConfig } from "./cluster_config.tsx";
+import { CommandLog } from "./command_log.tsx";
+import { ModuleConfig, Modules } from "./module_config.tsx";
 import { Login } from "./login.tsx";
 import { ModuleLog } from "./module_log.tsx";
 import { Monitoring } from "./monitoring.tsx";
@@ -33,6 +37,7 @@ function App() {
   if (restoring) return <p role="status">Loading…</p>;
   if (!s) return <Login />;
   const admin = canConfigure(s.role);
+  const configPage = page.kind === "cluster" || page.kind === "modules" || page.kind === "module-config";
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -41,13 +46,27 @@ function App() {
         <nav aria-label="sections">
           <a
             href={hashOf({ kind: "monitoring" })}
-            aria-current={page.kind !== "cluster" ? "page" : undefined}
+            aria-current={!configPage && page.kind !== "commands" ? "page" : undefined}
           >
             Monitoring
+          </a>
+          <a
+            href={hashOf({ kind: "commands", node: null })}
+            aria-current={page.kind === "commands" ? "page" : undefined}
+          >
+            Commands log
           </a>
           {admin && (
             <a href={hashOf({ kind: "cluster" })} aria-current={page.kind === "cluster" ? "page" : undefined}>
               Configuration
+            </a>
+          )}
+          {admin && (
+            <a
+              href={hashOf({ kind: "modules" })}
+              aria-current={page.kind === "modules" || page.kind === "module-config" ? "page" : undefined}
+            >
+              Modules
             </a>
           )}
         </nav>
@@ -68,8 +87,11 @@ function App() {
         {page.kind === "monitoring" && <Monitoring />}
         {page.kind === "log" && <ModuleLog module={page.module} node={page.node} />}
         {page.kind === "resources" && <Resources module={page.module} node={page.node} />}
-        {page.kind === "cluster" &&
-          (admin ? <ClusterConfig /> : <p>The configuration pages need the Admin role; you are {s.role}.</p>)}
+        {page.kind === "commands" && <CommandLog node={page.node} nodes={knownNodes.value} />}
+        {configPage && !admin && <p>The configuration pages need the Admin role; you are {s.role}.</p>}
+        {page.kind === "cluster" && admin && <ClusterConfig />}
+        {page.kind === "modules" && admin && <Modules />}
+        {page.kind === "module-config" && admin && <ModuleConfig module={page.module} />}
       </main>
     </>
   );

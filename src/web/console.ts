@@ -35,27 +35,58 @@ export const CONSOLE_PAGE = `<!doctype html>
 </html>
 `;
 
-function send(body: string, type: string, cache: string): Response {
-  return new Response(body, {
-    headers: {
-      "content-type": type,
-      "cache-control": cache,
-      "content-security-policy": CONSOLE_CSP,
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "same-origin",
-      "x-frame-options": "DENY",
-    },
-  });
+const SECURITY_HEADERS = {
+  "content-security-policy": CONSOLE_CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+  "x-frame-options": "DENY",
+};
+
+/** Compressed once per text (the assets never change while the node runs), then served from memory. */
+const gzipped = new Map<string, Promise<Uint8Array>>();
+
+function gzip(text: string): Promise<Uint8Array> {
+  let p = gzipped.get(text);
+  if (!p) {
+    p = new Response(
+      new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer().then((b) => new Uint8Array(b));
+    gzipped.set(text, p);
+  }
+  return p;
+}
+
+function acceptsGzip(req: Request): boolean {
+  return /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "");
+}
+
+/**
+ * The console's text, gzip-compressed for browsers that accept it (all do): the first load stays a few
+ * tens of kilobytes on a slow link.
+ */
+async function send(req: Request, body: string, type: string, cache: string): Promise<Response> {
+  const headers: Record<string, string> = {
+    "content-type": type,
+    "cache-control": cache,
+    vary: "accept-encoding",
+    ...SECURITY_HEADERS,
+  };
+  if (!acceptsGzip(req)) return new Response(body, { headers });
+  return new Response(await gzip(body) as BodyInit, { headers: { ...headers, "content-encoding": "gzip" } });
 }
 
 /** Serves `/` (redirect), `/console`, `/console/`, `/console/app.js` and `/console/app.css`. */
 export function mountConsole<E extends Env>(app: Hono<E>): void {
   // The page is small and must follow the installed version at once; the assets may be cached briefly.
-  const page = () => send(CONSOLE_PAGE, "text/html; charset=utf-8", "no-cache");
+  const page = (c: { req: { raw: Request } }) =>
+    send(c.req.raw, CONSOLE_PAGE, "text/html; charset=utf-8", "no-cache");
   app.get("/", (c) => c.redirect("/console/", 302));
   app.get("/console", (c) => c.redirect("/console/", 301));
   app.get("/console/", page);
   app.get("/console/index.html", page);
-  app.get("/console/app.js", () => send(CONSOLE_JS, "text/javascript; charset=utf-8", "no-cache"));
-  app.get("/console/app.css", () => send(CONSOLE_CSS, "text/css; charset=utf-8", "no-cache"));
+  app.get(
+    "/console/app.js",
+    (c) => send(c.req.raw, CONSOLE_JS, "text/javascript; charset=utf-8", "no-cache"),
+  );
+  app.get("/console/app.css", (c) => send(c.req.raw, CONSOLE_CSS, "text/css; charset=utf-8", "no-cache"));
 }

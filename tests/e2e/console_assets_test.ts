@@ -44,3 +44,22 @@ Deno.test("console: / redirects to /console/, which serves the page, script and 
   assert.match(CONSOLE_CSP, /frame-ancestors 'none'/);
   assert.doesNotMatch(CONSOLE_CSP, /unsafe/);
 });
+
+Deno.test("console: the script and styles are sent gzip-compressed when the browser accepts it", async () => {
+  const app = new Hono();
+  mountConsole(app);
+  for (const [path, body] of [["/console/app.js", CONSOLE_JS], ["/console/app.css", CONSOLE_CSS]] as const) {
+    const r = await app.request(path, { headers: { "accept-encoding": "gzip, deflate, br" } });
+    assert.equal(r.headers.get("content-encoding"), "gzip");
+    assert.equal(r.headers.get("vary"), "accept-encoding");
+    const zipped = new Uint8Array(await r.arrayBuffer());
+    assert.ok(
+      zipped.length < body.length / 2,
+      `${path}: ${zipped.length} bytes compressed of ${body.length}`,
+    );
+    const plain = await new Response(
+      new Blob([zipped]).stream().pipeThrough(new DecompressionStream("gzip")),
+    ).text();
+    assert.equal(plain, body);
+  }
+});
