@@ -1,5 +1,6 @@
 // <rfs> (mirror only, spec §4.7 and §7).
 
+import { parseCron } from "../core/cron_schedule.ts";
 import type { ElementReader } from "./element_reader.ts";
 import type { ReplicatedDir, RfsConfig } from "./module_types.ts";
 
@@ -79,7 +80,7 @@ export function readRfs(rfs: ElementReader): RfsConfig {
     scripts: rfs.onOff("scripts", false),
     reiAllowedBandwidth: rfs.optionalInteger("reiallowedbw", 1),
     syncDeltaMs: rfs.timeMs("syncdelta", "m", 0),
-    syncAt: rfs.optionalString("syncat"),
+    syncAt: readSyncAt(rfs),
     mountOverSuffix: rfs.string("mountoversuffix", "_For_SafeKit_Replication"),
     mountOver: rfs.has("mountover") ? rfs.onOff("mountover", true) : undefined,
     replicated,
@@ -130,4 +131,16 @@ function nested(a: string, b: string): boolean {
     return /^[A-Za-z]:/.test(p) ? slashed.toLowerCase() : slashed;
   };
   return norm(a).startsWith(norm(b)) || norm(b).startsWith(norm(a));
+}
+
+/** syncat is a crontab schedule (spec §7.2); the schtasks form of Windows is refused with what to write. */
+function readSyncAt(rfs: ElementReader): string | undefined {
+  const text = rfs.optionalString("syncat");
+  if (text === undefined) return undefined;
+  try {
+    parseCron(text);
+  } catch (e) {
+    throw rfs.invalidAttribute("syncat", `a crontab schedule such as "01 0 * * *" (${(e as Error).message})`);
+  }
+  return text;
 }

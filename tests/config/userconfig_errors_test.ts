@@ -575,6 +575,15 @@ const rows: Row[] = [
     column: 6,
   },
   {
+    rule: "syncat is a crontab schedule",
+    xml: mirror(`<rfs syncat="/SC DAILY /ST 00:01:00"><replicated dir="/d"/></rfs>`),
+    error: "invalid value '/SC DAILY /ST 00:01:00' (expected a crontab schedule such as \"01 0 * * *\" " +
+      '("/SC DAILY /ST 00:01:00": a schedule has 5 fields (minute hour day-of-month month day-of-week), ' +
+      'e.g. "01 0 * * *"))',
+    line: 3,
+    column: 6,
+  },
+  {
     rule: "nbrei is a positive integer",
     xml: mirror(`<rfs nbrei="zero"><replicated dir="/d"/></rfs>`),
     error: "invalid value 'zero' (expected an integer >= 1)",
