@@ -12,24 +12,31 @@
 //    leaves, only its buckets change owner (each goes to the next member of its list), and a joining node
 //    takes only buckets it comes first for. Eclipsers come before the nodes they eclipse in every list and
 //    power-0 nodes last, so eclipsed and power-0 members are never a first choice.
-//    The lists are built greedily bucket after bucket, each position taking the candidate that best
-//    reduces the imbalance (a cosh potential of count minus ideal) summed over EVERY subset of the universe,
-//    so first choices are close to the weighted share for all possible memberships at once (within about
-//    3 buckets for 8 nodes; exactly balanced families for all subsets do not exist in general). Above
-//    MAX_EXHAUSTIVE_UNIVERSE nodes the subset sum is too costly and weighted rendezvous hashing orders the
-//    lists instead.
-// 3. Balancing correction. Targets are the floor or ceiling of each ideal share (always within one bucket),
-//    the ceilings going to the members whose first-choice count is highest, so as few buckets as possible
-//    move. Buckets of over-target members then go, in bucket order, to the next under-target member of
-//    their list. The correction is the price of exact balance: a join or leave moves the theoretical
-//    minimum plus at most the corrections of the two memberships (measured and tested in
-//    tests/core/farm_buckets_test.ts; docs/farm.md gives the figures).
+//    Conversely, an assignment that moves exactly the minimum on every join and leave and depends only on
+//    the membership IS such a family (remove nodes one at a time), so lists are the only way to get it.
+//    Up to MAX_SEARCHED_UNIVERSE (8) nodes: the lists start from a greedy build (bucket after bucket, each
+//    position taking the candidate that best reduces a cosh potential of count minus ideal summed over
+//    EVERY subset of the universe) and are then improved by a seeded local search of adjacent swaps
+//    (farm_buckets_search.ts) towards "within one bucket of the weighted share for every subset". The
+//    owners are the first choices, nothing else: a join or leave moves EXACTLY the minimum. Balance is the
+//    best the bounded search reaches (docs/farm.md gives the measured worst deviation, under 3 buckets).
+// 3. Larger universes (the earlier algorithm, kept): greedy lists up to MAX_EXHAUSTIVE_UNIVERSE (10) nodes,
+//    weighted rendezvous order above, then a balancing correction: targets are the floor or ceiling of each
+//    ideal share, the ceilings going to the members whose first-choice count is highest; buckets of
+//    over-target members go, in bucket order, to the next under-target member of their list. Balanced
+//    within one bucket, a join or leave moves the minimum plus at most a few buckets.
+// 4. Power 0 never owns a bucket; when every member has power 0 the buckets have no owner (null): the
+//    administrator said these nodes take no traffic, and an outage is visible in `farm load: 0/256`.
 
 export const BUCKET_COUNT = 256;
 /** A member with at least this many times the power of another eclipses it (chain HA, spec §8). */
 export const CHAIN_RATIO = 64;
-/** Universes up to this size get preference lists balanced over every subset. */
+/** Universes up to this size get greedy lists balanced over every subset. */
 export const MAX_EXHAUSTIVE_UNIVERSE = 10;
+/** Universes up to this size get searched lists and exactly minimal movement (no correction). */
+export const MAX_SEARCHED_UNIVERSE = 8;
+/** Move budget of the search: fixed (never a time limit) so that every node computes the same lists. */
+const SEARCH_MOVES = 200_000;
 
 /** One `<group>` of `<loadbalancing_list>`: its name and the power of every node that may serve it. */
 export type FarmGroup = { readonly name: string; readonly powers: Readonly<Record<string, number>> };
@@ -58,6 +65,8 @@ export function groupPowers(
 
 /** The resource and log name of a group: `<group>_0` (spec §8, e.g. FarmProto_0). */
 export const groupResourceName = (group: string) => `${group}_0`;
+
+import { searchBalancedLists } from "./farm_buckets_search.ts";
 
 const sortedUnique = (names: readonly string[]) =>
   [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -185,13 +194,24 @@ type Preferences = { readonly universe: Universe; readonly lists: readonly (read
 
 const preferenceCache = new Map<string, Preferences>();
 
-/** Memoised: the lists depend only on the group name and powers, and cost up to ~0.1 s for 8 nodes. */
+/** Memoised: the lists depend only on the group name and powers, and cost ~0.2 s for 8 nodes (once). */
 export function preferenceLists(group: FarmGroup): Preferences {
   const universe = universeOf(group);
   const key = JSON.stringify([group.name, universe.nodes, universe.powers]);
   const cached = preferenceCache.get(key);
   if (cached) return cached;
-  const lists = universe.nodes.length <= MAX_EXHAUSTIVE_UNIVERSE
+  const n = universe.nodes.length;
+  const lists = n <= MAX_SEARCHED_UNIVERSE
+    ? searchBalancedLists({
+      n,
+      share: (mask, i) => subsetShares(universe.powers, mask)[i],
+      mustPrecede: (a, b) => precedes(universe.powers[a], universe.powers[b]),
+      start: balancedLists(universe),
+      seed: fnv1a(key),
+      moves: SEARCH_MOVES,
+      hot: 2,
+    }).lists
+    : n <= MAX_EXHAUSTIVE_UNIVERSE
     ? balancedLists(universe)
     : rendezvousLists(universe, group.name);
   const prefs = { universe, lists: lists.map((l) => l.map((i) => universe.nodes[i])) };
@@ -232,9 +252,11 @@ export function targetCounts(
 /** The owners of a group's buckets for the given UP members (any order, duplicates ignored). */
 export function assignBuckets(group: FarmGroup, members: readonly string[]): BucketAssignment {
   const mem = sortedUnique(members);
-  const { lists } = preferenceLists(group);
+  const { lists, universe } = preferenceLists(group);
   const shares = idealShares(group, mem);
   const owners = lists.map((list) => list.find((n) => (shares.get(n) ?? 0) > 0) ?? null);
+  // Searched lists are used as they are: first choices move exactly the minimum (the correction would not).
+  if (universe.nodes.length <= MAX_SEARCHED_UNIVERSE) return { group: group.name, members: mem, owners };
   const held = new Map<string, number>();
   for (const o of owners) if (o !== null) held.set(o, (held.get(o) ?? 0) + 1);
   const target = targetCounts(shares, held);

@@ -6,7 +6,6 @@ import {
   bucketsOf,
   type FarmGroup,
   farmLoad,
-  firstChoices,
   formatVipIfCtrl,
   groupPowers,
   idealShares,
@@ -43,14 +42,18 @@ const powerVectors: number[][] = [
   [0, 0, 0],
 ];
 
-/** Extra moves over the minimum a join or leave may cost (the balancing correction; docs/farm.md). */
-const MAX_EXTRA_MOVES = 6;
+/**
+ * Worst |count − ideal| the bounded search reaches per universe size (measured, docs/farm.md). Within one
+ * bucket is reached for up to 4 nodes and for the chain-HA vectors; larger universes stay under these.
+ */
+const MAX_DEVIATION: Record<number, number> = { 2: 1, 3: 1, 4: 1, 5: 2, 6: 2, 7: 3, 8: 3 };
 
 for (const powers of powerVectors) {
-  Deno.test(`farm buckets ${JSON.stringify(powers)}: every membership is balanced within one bucket`, () => {
+  const n = powers.length;
+  Deno.test(`farm buckets ${JSON.stringify(powers)}: every membership is within ${MAX_DEVIATION[n]} of its weighted share`, () => {
     const group = groupOf(powers);
-    const nodes = names(powers.length);
-    for (let mask = 1; mask < 1 << nodes.length; mask++) {
+    const nodes = names(n);
+    for (let mask = 1; mask < 1 << n; mask++) {
       const members = subsetOf(nodes, mask);
       const a = assignBuckets(group, members);
       assert.equal(a.owners.length, BUCKET_COUNT);
@@ -60,45 +63,71 @@ for (const powers of powerVectors) {
       assert.equal(c.get(null) ?? 0, anyShare ? 0 : BUCKET_COUNT, `unowned buckets for ${members}`);
       for (const m of members) {
         const diff = Math.abs((c.get(m) ?? 0) - shares.get(m)!);
-        assert.ok(diff < 1, `${members.join(" ")}: ${m} has ${c.get(m) ?? 0}, ideal ${shares.get(m)}`);
+        assert.ok(
+          diff < MAX_DEVIATION[n],
+          `${members.join(" ")}: ${m} has ${c.get(m) ?? 0}, ideal ${shares.get(m)}`,
+        );
+        if (shares.get(m) === 0) assert.equal(c.get(m) ?? 0, 0, `${m} has no share but owns buckets`);
       }
     }
   });
 
-  Deno.test(`farm buckets ${JSON.stringify(powers)}: joins and leaves move the minimum (first choices) or within the bound`, () => {
+  Deno.test(`farm buckets ${JSON.stringify(powers)}: every join and leave moves exactly the minimum`, () => {
     const group = groupOf(powers);
-    const nodes = names(powers.length);
+    const nodes = names(n);
     const all = new Map<number, readonly (string | null)[]>();
-    const first = new Map<number, readonly (string | null)[]>();
-    for (let mask = 1; mask < 1 << nodes.length; mask++) {
+    for (let mask = 1; mask < 1 << n; mask++) {
       all.set(mask, assignBuckets(group, subsetOf(nodes, mask)).owners);
-      first.set(mask, firstChoices(group, subsetOf(nodes, mask)));
     }
-    for (let mask = 1; mask < 1 << nodes.length; mask++) {
-      for (let x = 0; x < nodes.length; x++) {
+    for (let mask = 1; mask < 1 << n; mask++) {
+      for (let x = 0; x < n; x++) {
         const without = mask & ~(1 << x);
         if (without === mask || without === 0) continue;
-        // First choices: a leave moves exactly the leaver's buckets (a join is the same pair read backwards).
-        const f = first.get(mask)!, g = first.get(without)!;
-        for (let b = 0; b < BUCKET_COUNT; b++) {
-          if (f[b] !== nodes[x]) {
-            assert.equal(g[b], f[b], `bucket ${b} moved though ${nodes[x]} did not own it`);
-          }
-        }
-        // Balanced assignment: moved <= minimum + MAX_EXTRA_MOVES, minimum = buckets nodes must gain.
+        // node x leaves `mask` (read backwards: joins `without`). Minimum = buckets some node must gain.
         const a = all.get(mask)!, z = all.get(without)!;
         const moved = a.filter((o, b) => o !== z[b]).length;
         const ca = counts(a), cz = counts(z);
         let minimum = 0;
-        for (const [m, n] of cz) minimum += Math.max(0, n - (ca.get(m) ?? 0)); // null = unowned
-        assert.ok(moved >= minimum);
-        assert.ok(moved <= minimum + MAX_EXTRA_MOVES, `${moved} moved, minimum ${minimum}`);
-        // leaving: every bucket the leaver owned changes owner
-        for (let b = 0; b < BUCKET_COUNT; b++) if (a[b] === nodes[x]) assert.notEqual(z[b], nodes[x]);
+        for (const [m, k] of cz) minimum += Math.max(0, k - (ca.get(m) ?? 0)); // null = unowned
+        assert.equal(
+          moved,
+          minimum,
+          `${nodes[x]} leaving ${subsetOf(nodes, mask)}: ${moved} moved, minimum ${minimum}`,
+        );
+        // and the buckets that move are the leaver's, nothing else
+        for (let b = 0; b < BUCKET_COUNT; b++) if (a[b] !== nodes[x]) assert.equal(z[b], a[b]);
       }
     }
   });
 }
+
+Deno.test("farm buckets: up to 4 equal or weighted nodes are balanced within one bucket for every membership", () => {
+  for (const powers of [[1, 1, 1, 1], [1, 2, 3, 4], [3, 1, 1], [7, 1]]) {
+    const group = groupOf(powers);
+    const nodes = names(powers.length);
+    for (let mask = 1; mask < 1 << powers.length; mask++) {
+      const members = subsetOf(nodes, mask);
+      const c = counts(assignBuckets(group, members).owners);
+      const shares = idealShares(group, members);
+      for (const m of members) {
+        assert.ok(Math.abs((c.get(m) ?? 0) - shares.get(m)!) < 1, `${powers} ${members} ${m}`);
+      }
+    }
+  }
+});
+
+Deno.test("farm buckets: the lists are a function of the configuration only and computed within 2 s", () => {
+  const powers = [2, 1, 1, 3, 1, 1, 5, 1];
+  const t0 = performance.now();
+  const a = assignBuckets(groupOf(powers, "Timed"), names(8)).owners;
+  assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
+  // another group object with the same configuration, listed in another order
+  const same: FarmGroup = {
+    name: "Timed",
+    powers: Object.fromEntries(Object.entries(groupOf(powers).powers).reverse()),
+  };
+  assert.deepEqual(assignBuckets(same, [...names(8)].reverse()).owners, a);
+});
 
 Deno.test("farm buckets: identical whatever the order of members and of powers, duplicates ignored", () => {
   const powers = [5, 3, 2, 7, 1, 1];

@@ -1,0 +1,192 @@
+// Preference lists balanced for EVERY membership at once (docs/farm.md, "Bucket assignment").
+//
+// Why lists: an assignment that moves exactly the minimum on every join and leave, and depends on the
+// membership only, is the same thing as one fixed order (permutation) of all the group's nodes per bucket,
+// the owner under membership S being the first member of S in that order (remove nodes one at a time).
+// So exact minimal movement is free once the lists exist; the work is to make the first choices balanced:
+// for every subset S of the nodes and every i in S, the number of buckets whose first member of S is i
+// should be within one bucket of 256·share_i(S): the floor or ceiling of a fractional ideal, exactly the
+// ideal when it is a whole number.
+//
+// How: deterministic local search by adjacent swaps (simulated annealing, seeded). Swapping the nodes a, b
+// at positions p, p+1 of one bucket's list changes the first choice (a → b) of exactly the subsets that
+// contain a and b and none of the p nodes in front: counts are updated incrementally over those subsets
+// only. The cost is the sum over (subset, node) of the squared distance from the count to its allowed
+// range. Half the moves are random, half aim at a violated (subset, node) pair (swap its node out of, or
+// into, first place in a bucket where the next node belongs to the subset). Bounded by a move budget.
+// Order constraints (an eclipser before the nodes it eclipses, power-0 nodes last) are never broken.
+//
+// Pure and deterministic: same inputs, same lists, on every node.
+
+export const SEARCH_BUCKETS = 256;
+
+export type SearchInput = {
+  readonly n: number;
+  /** ideal fraction of node i under membership `mask` (0 when it takes no traffic) */
+  readonly share: (mask: number, i: number) => number;
+  /** must a come before b in every list? */
+  readonly mustPrecede: (a: number, b: number) => boolean;
+  /** starting lists: SEARCH_BUCKETS permutations of 0..n-1 honouring mustPrecede */
+  readonly start: readonly (readonly number[])[];
+  readonly seed: number;
+  /** move budget (each move costs at most 2^(n−2) subset updates) */
+  readonly moves: number;
+  /** annealing temperature, from `hot` down to `cold` (geometric) */
+  readonly hot?: number;
+  readonly cold?: number;
+};
+
+export type SearchResult = {
+  readonly lists: number[][];
+  /** number of (subset, node) pairs outside their range; 0 = balanced within one bucket everywhere */
+  readonly violations: number;
+  /** the largest |count − ideal| over every subset and node */
+  readonly maxDeviation: number;
+  readonly moves: number;
+};
+
+/** xorshift32: a small seeded generator so every node draws the same moves. */
+function rng(seed: number) {
+  let x = (seed >>> 0) || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+export function searchBalancedLists(input: SearchInput): SearchResult {
+  const { n } = input;
+  const B = SEARCH_BUCKETS;
+  const M = 1 << n;
+  const lo = new Int32Array(M * n);
+  const hi = new Int32Array(M * n);
+  const ideal = new Float64Array(M * n);
+  const active = new Uint8Array(M); // subsets where some member takes traffic
+  for (let mask = 1; mask < M; mask++) {
+    for (let i = 0; i < n; i++) {
+      if (((mask >> i) & 1) === 0) continue;
+      const x = B * input.share(mask, i);
+      ideal[mask * n + i] = x;
+      lo[mask * n + i] = Math.ceil(x - 1 + 1e-9);
+      hi[mask * n + i] = Math.floor(x + 1 - 1e-9);
+      if (x > 0) active[mask] = 1;
+    }
+  }
+  const must = new Uint8Array(n * n);
+  for (let a = 0; a < n; a++) {
+    for (let b = 0; b < n; b++) must[a * n + b] = a !== b && input.mustPrecede(a, b) ? 1 : 0;
+  }
+  const perm = new Uint8Array(B * n);
+  input.start.forEach((list, t) => list.forEach((e, k) => (perm[t * n + k] = e)));
+  const cnt = new Int32Array(M * n);
+  for (let t = 0; t < B; t++) {
+    for (let mask = 1; mask < M; mask++) {
+      for (let k = 0; k < n; k++) {
+        const e = perm[t * n + k];
+        if ((mask >> e) & 1) {
+          cnt[mask * n + e]++;
+          break;
+        }
+      }
+    }
+  }
+  const excessOf = (idx: number, c: number) => (c > hi[idx] ? c - hi[idx] : c < lo[idx] ? lo[idx] - c : 0);
+  const costOf = (idx: number, c: number) => {
+    const e = excessOf(idx, c);
+    return e * e;
+  };
+  const violated: number[] = [];
+  const collectViolations = () => {
+    violated.length = 0;
+    for (let mask = 1; mask < M; mask++) {
+      if (!active[mask]) continue;
+      for (let i = 0; i < n; i++) {
+        if ((mask >> i) & 1 && excessOf(mask * n + i, cnt[mask * n + i]) > 0) violated.push(mask * n + i);
+      }
+    }
+  };
+  collectViolations();
+  let total = 0;
+  for (const idx of violated) total += costOf(idx, cnt[idx]);
+
+  /** subsets whose first choice a swap at p of bucket t changes: contain perm[p], perm[p+1], avoid the prefix */
+  const afterPair = (base: number, p: number) => {
+    let rest = 0;
+    for (let k = p + 2; k < n; k++) rest |= 1 << perm[base + k];
+    return rest;
+  };
+  const deltaOfSwap = (base: number, p: number) => {
+    const a = perm[base + p], b = perm[base + p + 1];
+    const rest = afterPair(base, p), ab = (1 << a) | (1 << b);
+    let d = 0;
+    for (let sub = rest;; sub = (sub - 1) & rest) {
+      const mask = sub | ab;
+      if (active[mask]) {
+        const ia = mask * n + a, ib = mask * n + b;
+        d += costOf(ia, cnt[ia] - 1) - costOf(ia, cnt[ia]) + costOf(ib, cnt[ib] + 1) - costOf(ib, cnt[ib]);
+      }
+      if (sub === 0) break;
+    }
+    return d;
+  };
+  const applySwap = (base: number, p: number) => {
+    const a = perm[base + p], b = perm[base + p + 1];
+    const rest = afterPair(base, p), ab = (1 << a) | (1 << b);
+    for (let sub = rest;; sub = (sub - 1) & rest) {
+      const mask = sub | ab;
+      cnt[mask * n + a]--;
+      cnt[mask * n + b]++;
+      if (sub === 0) break;
+    }
+    perm[base + p] = b;
+    perm[base + p + 1] = a;
+  };
+  /** a swap that moves violated pair idx toward its range, or -1: position p of bucket base */
+  const aimedSwap = (idx: number, base: number) => {
+    const mask = Math.floor(idx / n), i = idx % n;
+    let p = 0;
+    while (((mask >> perm[base + p]) & 1) === 0) p++;
+    if (p + 1 >= n || ((mask >> perm[base + p + 1]) & 1) === 0) return -1;
+    const over = cnt[idx] > hi[idx];
+    if (over ? perm[base + p] === i : perm[base + p + 1] === i) return p;
+    return -1;
+  };
+
+  const random = rng(input.seed);
+  const hot = input.hot ?? 0.6, cold = input.cold ?? 0.05;
+  let m = 0;
+  for (; m < input.moves && total > 0; m++) {
+    if ((m & 1023) === 0) collectViolations();
+    const temperature = hot * Math.pow(cold / hot, m / input.moves);
+    const base = (random() & (B - 1)) * n;
+    let p: number;
+    if ((m & 1) === 1 && violated.length > 0) {
+      p = aimedSwap(violated[random() % violated.length], base);
+      if (p < 0) continue;
+    } else {
+      p = random() % (n - 1);
+    }
+    if (must[perm[base + p] * n + perm[base + p + 1]]) continue;
+    const d = deltaOfSwap(base, p);
+    if (d > 0 && random() / 4294967296 >= Math.exp(-d / temperature)) continue;
+    applySwap(base, p);
+    total += d;
+  }
+
+  let violations = 0, maxDeviation = 0;
+  for (let mask = 1; mask < M; mask++) {
+    if (!active[mask]) continue;
+    for (let i = 0; i < n; i++) {
+      if (((mask >> i) & 1) === 0) continue;
+      const idx = mask * n + i;
+      if (excessOf(idx, cnt[idx]) > 0) violations++;
+      maxDeviation = Math.max(maxDeviation, Math.abs(cnt[idx] - ideal[idx]));
+    }
+  }
+  const lists = Array.from({ length: B }, (_, t) => Array.from(perm.subarray(t * n, t * n + n)));
+  return { lists, violations, maxDeviation, moves: m };
+}
