@@ -53,6 +53,16 @@ export function routeTableOf(app: Hono<Env>): readonly Route[] {
 export function buildApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   routeTables.set(app, deps.routes);
+  app.use("*", async (c, next) => {
+    await next();
+    try {
+      addSecurityHeaders(c.res.headers);
+    } catch {
+      // Immutable headers (Response.redirect, a proxied fetch answer): copy the answer, then add them.
+      c.res = new Response(c.res.body, c.res);
+      addSecurityHeaders(c.res.headers);
+    }
+  });
   app.on(["GET", "HEAD"], "/var/modules/:module/ready.txt", (c) => probeResponse(c, deps.ready));
 
   const doc = openApiDocument(deps.routes, deps.version);
@@ -163,6 +173,23 @@ export function buildApp(deps: AppDeps): Hono<Env> {
     c.json({ error: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
   );
   return app;
+}
+
+/**
+ * Headers every answer carries, whoever built it: no MIME sniffing (a JSON error is never run as a script),
+ * no framing (clickjacking on the console's buttons), no full URL leaked to other sites, no caching unless
+ * the route allowed it. A page that sets its own Content-Security-Policy keeps it, with framing forbidden
+ * added; any other answer gets one that lets nothing load, as an API answer shown in a browser needs nothing.
+ */
+export function addSecurityHeaders(h: Headers): void {
+  if (!h.has("x-content-type-options")) h.set("x-content-type-options", "nosniff");
+  if (!h.has("x-frame-options")) h.set("x-frame-options", "DENY");
+  if (!h.has("referrer-policy")) h.set("referrer-policy", "same-origin");
+  // Answers are per caller (sessions, roles): no cache may keep one unless its route said it can.
+  if (!h.has("cache-control")) h.set("cache-control", "no-store");
+  const csp = h.get("content-security-policy");
+  if (csp === null) h.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+  else if (!/frame-ancestors/.test(csp)) h.set("content-security-policy", `${csp}; frame-ancestors 'none'`);
 }
 
 /** Null when the request's Content-Type suits the route; a body-less request always suits. */
