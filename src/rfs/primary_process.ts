@@ -9,6 +9,7 @@ import { mountReplicatedDir, type ReplicatedMount } from "./fuse/mod.ts";
 import { ReplicationClient } from "./replication_client.ts";
 import { replicationFilter } from "./replication_filter.ts";
 import type { ReplicationSink, TreeOp } from "./tree_op.ts";
+import { PrimaryZones } from "./zones/primary_zones.ts";
 
 export type PrimaryProcessConfig = {
   readonly module: string;
@@ -24,6 +25,10 @@ export type PrimaryProcessConfig = {
     notReplicatedPaths: readonly string[];
     notReplicatedRegexps: readonly string[];
   }[];
+  /** Where the zone bitmaps live (SAFEVAR/modules/AM); unset = no zone tracking (full or date resyncs only). */
+  readonly stateDir?: string;
+  /** <rfs ruzone_blocksize> */
+  readonly zoneSize?: number;
 };
 
 function emit(event: Record<string, unknown>): void {
@@ -53,11 +58,20 @@ export async function runPrimaryProcess(): Promise<number> {
 
   // Changes reach the client once it exists; before that (mounting) nothing is written through the mounts.
   let client: ReplicationClient | null = null;
+  let zones: PrimaryZones | null = null;
   const mounts: ReplicatedMount[] = [];
   try {
+    // Before the mounts: a change accepted from here on is in the bitmaps (the files say "not clean").
+    if (cfg.stateDir !== undefined) {
+      zones = new PrimaryZones(cfg.stateDir, cfg.zoneSize ?? 8 << 20, cfg.dirs.length);
+    }
     for (const [i, d] of cfg.dirs.entries()) {
+      // The zone bitmaps see every change before it is sent, in the same synchronous stretch.
       const sink: ReplicationSink = {
-        apply: (op: TreeOp) => client ? client.sink(i).apply(op) : Promise.resolve(),
+        apply: (op: TreeOp) => {
+          zones?.note(i, op);
+          return client ? client.sink(i).apply(op) : Promise.resolve();
+        },
       };
       mounts.push(
         await mountReplicatedDir(d.dir, {
@@ -66,6 +80,7 @@ export async function runPrimaryProcess(): Promise<number> {
         }),
       );
     }
+    zones?.serve(mounts.map((m) => m.root.fd));
     client = new ReplicationClient({
       host: cfg.peerAddr,
       port: cfg.port,
@@ -77,13 +92,21 @@ export async function runPrimaryProcess(): Promise<number> {
       async: cfg.async,
       lockTimeoutMs: cfg.lockTimeoutMs,
       sendTimeoutMs: cfg.sendTimeoutMs,
-      onSecondaryLost: (reason) => emit({ event: "lost", reason }),
-      onSecondarySynced: () => emit({ event: "synced" }),
+      onSecondaryLost: (reason) => {
+        zones?.secondaryLost();
+        emit({ event: "lost", reason });
+      },
+      onSecondarySynced: () => {
+        zones?.secondarySynced(Date.now());
+        emit({ event: "synced" });
+      },
     });
+    zones?.attach(client);
     emit({ event: "mounted" });
   } catch (e) {
     emit({ event: "error", message: `mount failed: ${(e as Error).message}` });
     for (const m of mounts) await m.unmount().catch(() => {});
+    zones?.close();
     return 1;
   }
 
@@ -107,8 +130,16 @@ export async function runPrimaryProcess(): Promise<number> {
       break;
     }
   }
-  for (const m of mounts) await m.unmount().catch((e) => emit({ event: "error", message: String(e) }));
+  let unmounted = true;
+  for (const m of mounts) {
+    await m.unmount().catch((e) => {
+      unmounted = false;
+      emit({ event: "error", message: String(e) });
+    });
+  }
   await client.close().catch(() => {});
+  // A mount that would not go away may still take writes: leave the map "not clean" (date fallback).
+  if (unmounted) zones?.close();
   emit({ event: "stopped" });
   return 0;
 }

@@ -5,9 +5,13 @@
 // (reintegration_state.ts). When every name is synced, the session switches to applying every op and
 // tells the primary ("synced"); from that moment the trees are equal and stay so.
 //
-// Modes (the automaton's startResync): "full" copies every file; "zones" and the default compare size and
-// mtime and copy differing files entirely (no per-zone bitmaps yet: a modified file is copied whole);
-// "date" copies files whose mtime is at or after `since`, plus missing ones and ones whose size differs.
+// Modes (the automaton's startResync): "full" copies every file; "date" copies files whose mtime is at or
+// after `since`, plus missing ones and ones whose size differs; "zones" (spec §7.2 case 2) asks the
+// primary for its zone bitmaps (src/rfs/zones/) and, when they describe exactly the changes since this
+// secondary's last sync point, copies only the modified zones of the modified files. When they do not
+// (the primary crashed, this secondary was not stopped cleanly, another primary, no record), it falls back
+// to "date" from the last sync point minus a grace delay (case 3), or, without a known sync point, to
+// comparing size and mtime and copying differing files whole.
 // Every mode deletes what the primary does not have and reconciles directories, symlinks, special files,
 // owners and modes. Extended attributes are not copied (acl="off").
 
@@ -17,9 +21,12 @@ import { errno, errnoName, O_CLOEXEC, O_CREAT, O_NOFOLLOW, O_WRONLY, sys } from 
 import type { ReiReply, ReplicationSession } from "./replication_server.ts";
 import { REPLICATE_ALL, type ReplicationFilter } from "./replication_filter.ts";
 import { TreeSyncState } from "./reintegration_state.ts";
-import { listEntries, statEntry, type TreeEntry } from "./tree_entry.ts";
+import { listEntries, statEntry, type TreeEntry, ZONE_QUERY_OFFSET } from "./tree_entry.ts";
 import type { TreeOp } from "./tree_op.ts";
 import { MAX_READ_BYTES } from "./protocol/messages.ts";
+import { decodeZoneAnswer, type ZoneAnswer } from "./zones/zone_query.ts";
+import { type ByteRange, rangesToCopy } from "./zones/zone_math.ts";
+import type { FileZones } from "./zones/zone_map.ts";
 
 export type ReintegrationDir = {
   /** The directory as configured (for the log). */
@@ -46,7 +53,31 @@ export type ReintegrationOptions = {
   /** stopResync */
   readonly signal?: AbortSignal;
   readonly now?: () => number;
+  /** What this secondary knows of its last sync point, per directory (mode "zones"). */
+  readonly zones?: ZoneOptions;
 };
+
+/** Recorded by the secondary when a reintegration completes, and marked clean at a clean stop. */
+export type SyncRecord = { readonly mapId: string; readonly generation: number; readonly clean: boolean };
+
+export type ZoneOptions = {
+  /** per <replicated> directory: the sync point this secondary's tree is at (null: unknown) */
+  readonly records: readonly (SyncRecord | null)[];
+  /** spec §7.2 case 3: files modified since the sync point minus this are copied (default 1 h) */
+  readonly graceMs?: number;
+  /**
+   * Files an interrupted reintegration against the same map already finished, by `resumeKey(dir, path)`:
+   * the file's change counter then. A file whose counter has not moved since is not copied again.
+   */
+  readonly resume?: ReadonlyMap<string, number>;
+  /** A file was brought up to date: `changes` is the counter to keep for a resume. */
+  readonly onFileDone?: (dir: number, path: string, changes: number) => void;
+};
+
+export const resumeKey = (dir: number, path: string) => `${dir}\0${path}`;
+
+/** How one directory was reintegrated. */
+export type Strategy = "full" | "zones" | "date" | "compare";
 
 export type ReintegrationResult = {
   readonly filesCopied: number;
@@ -55,7 +86,12 @@ export type ReintegrationResult = {
   readonly entriesChecked: number;
   readonly opsApplied: number;
   readonly opsDropped: number;
+  /** files not copied again because an interrupted reintegration had finished them */
+  readonly filesResumed: number;
   readonly elapsedMs: number;
+  readonly strategies: readonly Strategy[];
+  /** per directory, the sync point to record (the primary's map after it hears "synced"); null = none */
+  readonly syncPoints: readonly ({ mapId: string; generation: number } | null)[];
 };
 
 export class ReintegrationError extends Error {
@@ -65,11 +101,36 @@ export class ReintegrationError extends Error {
 type Task =
   | { readonly kind: "list"; readonly dir: number; readonly path: string }
   | { readonly kind: "resync"; readonly dir: number; readonly path: string }
-  | { readonly kind: "copy"; readonly dir: number; readonly path: string; readonly size: number };
+  | {
+    readonly kind: "copy";
+    readonly dir: number;
+    readonly path: string;
+    readonly size: number;
+    readonly token: number;
+    /** only the zones of a file known to equal the primary's at the sync point elsewhere */
+    readonly ranges?: readonly ByteRange[];
+  };
+
+/** A file of a listing whose fate waits for the directory's zone answer (it is "copying" meanwhile). */
+type Held = {
+  readonly path: string;
+  readonly name: string;
+  readonly p: TreeEntry;
+  readonly localSize: number;
+};
+type CopyInfo = { readonly token: number; readonly zones: boolean; readonly changes: number | null };
+
+const WHOLE: FileZones = { whole: true, tailFrom: null, bits: new Uint8Array(0), changes: -1 };
+const HOUR_MS = 3_600_000;
+// Zone reads of one file kept in flight at once (the replies come back in order).
+const ZONE_WINDOW_BYTES = 32 << 20;
 
 const ENOENT = 2, ENOTDIR = 20, ELOOP = 40;
 const S_PERM = 0o7777;
-const taskWeight = (t: Task) => (t.kind === "copy" ? 1 + t.size / (1 << 20) : 1);
+const taskWeight = (t: Task) =>
+  t.kind !== "copy"
+    ? 1
+    : 1 + (t.ranges ?? [{ length: t.size }]).reduce((n, r) => n + r.length, 0) / (1 << 20);
 
 /** Runs one reintegration over `session`; resolves when the trees are equal (the session is then synced). */
 export async function reintegrate(opts: ReintegrationOptions): Promise<ReintegrationResult> {
@@ -100,8 +161,16 @@ class Reintegration {
     entriesChecked: 0,
     opsApplied: 0,
     opsDropped: 0,
+    filesResumed: 0,
   };
   private readonly packet: number;
+  private readonly strategies: Strategy[];
+  private readonly answers: (ZoneAnswer | null)[];
+  private readonly since: number[];
+  /** why each directory is reintegrated the way it is (logged after "Updating directory tree") */
+  private readonly strategyNotes: (string | undefined)[] = [];
+  private readonly copies = new Map<string, CopyInfo>();
+  private nextToken = 1;
 
   constructor(private readonly opts: ReintegrationOptions) {
     this.now = opts.now ?? Date.now;
@@ -114,6 +183,9 @@ class Reintegration {
     this.states = this.roots.map(() => new TreeSyncState());
     this.filters = opts.dirs.map((d) => d.filter ?? REPLICATE_ALL);
     this.packet = Math.max(4096, Math.min(opts.reiPacketSize, MAX_READ_BYTES));
+    this.strategies = this.roots.map(() => (opts.mode === "zones" ? "compare" : opts.mode));
+    this.answers = this.roots.map(() => null);
+    this.since = this.roots.map(() => opts.since ?? 0);
   }
 
   async run(): Promise<ReintegrationResult> {
@@ -129,8 +201,10 @@ class Reintegration {
       // Installed first: from here on every live op is either applied or leaves its name dirty.
       session.setInterceptor({ onOp: (dir, op) => this.onOp(dir, op) });
       await this.checkToCheck();
+      await this.chooseStrategies();
       for (let d = 0; d < this.roots.length; d++) {
         this.opts.log?.("I", `Updating directory tree from ${this.opts.dirs[d].dir}`);
+        if (this.strategyNotes[d] !== undefined) this.opts.log?.("I", this.strategyNotes[d]!);
         this.push({ kind: "resync", dir: d, path: "." }); // the root starts dirty: stat it, then list it
       }
       const workers = Array.from({ length: Math.max(1, this.opts.nbRei) }, () => this.worker());
@@ -140,7 +214,10 @@ class Reintegration {
       if (this.stats.filesCopied > 0) this.opts.log?.("I", `Copied ${formatStats(this.stats, elapsedMs)}`);
       this.opts.log?.("I", "Reintegration ended (synchronize)");
       this.progress(100);
-      return { ...this.stats, elapsedMs };
+      const syncPoints = this.answers.map((
+        a,
+      ) => (a === null ? null : { mapId: a.mapId, generation: a.generation + 1 }));
+      return { ...this.stats, elapsedMs, strategies: this.strategies, syncPoints };
     } catch (e) {
       session.markUnsynced();
       this.finished = true;
@@ -177,7 +254,9 @@ class Reintegration {
       try {
         if (task.kind === "list") await this.list(task.dir, task.path);
         else if (task.kind === "resync") await this.resync(task.dir, task.path);
-        else await this.copy(task.dir, task.path);
+        else if (task.ranges !== undefined) {
+          await this.copyZones(task.dir, task.path, task.token, task.ranges);
+        } else await this.copy(task.dir, task.path, task.token);
       } catch (e) {
         this.fail(e as Error);
       } finally {
@@ -259,20 +338,68 @@ class Reintegration {
   }
 
   private async list(dir: number, path: string): Promise<void> {
-    await this.request({ kind: "list", dir, path }, (reply) => this.onList(dir, path, reply));
+    if (this.strategies[dir] !== "zones") {
+      await this.request({ kind: "list", dir, path }, (reply) => this.onList(dir, path, reply, null));
+      return;
+    }
+    // The zone answer is asked right behind the listing: ops between the two replies are applied best
+    // effort to the files held "copying" and are in the answer too (the primary notes every op first).
+    const held: Held[] = [];
+    const listed = this.request({ kind: "list", dir, path }, (reply) => this.onList(dir, path, reply, held));
+    const zoned = this.request(
+      { kind: "read", dir, path, offset: ZONE_QUERY_OFFSET, length: 0 },
+      (reply) => this.onZoneAnswer(dir, reply, held),
+    );
+    await Promise.all([listed, zoned]);
+  }
+
+  /** Asks each directory's zone map for its identity and decides how to reintegrate the directory. */
+  private async chooseStrategies(): Promise<void> {
+    for (let d = 0; d < this.roots.length; d++) {
+      const a = await this.request(
+        { kind: "read", dir: d, path: ".", offset: ZONE_QUERY_OFFSET, length: 0 },
+        (reply) => (reply.errno === 0 && reply.data !== undefined ? decodeZoneAnswer(reply.data) : null),
+      );
+      this.answers[d] = a;
+      if (this.opts.mode !== "zones") continue;
+      const rec = this.opts.zones?.records[d] ?? null;
+      const name = this.opts.dirs[d].dir;
+      if (a !== null && rec !== null && rec.mapId === a.mapId && rec.generation === a.generation) {
+        if (a.trusted && rec.clean) {
+          this.strategies[d] = "zones";
+          this.strategyNotes[d] = `Copying the modified zones recorded by the primary for ${name}`;
+          continue;
+        }
+        if (a.sinceMs !== null) {
+          const since = a.sinceMs - (this.opts.zones?.graceMs ?? HOUR_MS);
+          this.strategies[d] = "date";
+          this.since[d] = since;
+          const why = a.trusted ? "this node was not stopped cleanly" : "the primary was not stopped cleanly";
+          this.strategyNotes[d] =
+            `Modification bitmaps not usable for ${name} (${why}): copying files modified since ${
+              new Date(since).toISOString()
+            }`;
+          continue;
+        }
+      }
+      // Without zone options the caller keeps no sync record: comparing is what it asked for.
+      if (this.opts.zones === undefined) continue;
+      this.strategyNotes[d] =
+        `No common sync point with the primary for ${name}: copying files whose size or date differ`;
+    }
   }
 
   private async resync(dir: number, path: string): Promise<void> {
     await this.request({ kind: "stat", dir, path }, (reply) => this.onResyncStat(dir, path, reply));
   }
 
-  private async copy(dir: number, path: string): Promise<void> {
+  private async copy(dir: number, path: string, token: number): Promise<void> {
     let offset = 0;
     for (;;) {
       await this.throttle(this.packet);
       const next = await this.request(
         { kind: "read", dir, path, offset, length: this.packet },
-        (reply) => this.onRead(dir, path, offset, reply),
+        (reply) => this.onRead(dir, path, offset, reply, token),
       );
       if (next === null) return;
       offset = next;
@@ -281,7 +408,32 @@ class Reintegration {
 
   // ---- handlers: run in stream order, synchronously ----
 
-  private onList(dir: number, path: string, reply: ReiReply): void {
+  /** Copies the given byte ranges of a file, then truncates it to the primary's size and sets attributes. */
+  private async copyZones(dir: number, path: string, token: number, ranges: readonly ByteRange[]) {
+    const inFlight: { p: Promise<boolean>; bytes: number }[] = [];
+    let bytes = 0;
+    for (const r of ranges) {
+      for (let off = r.offset; off < r.offset + r.length; off += this.packet) {
+        const len = Math.min(this.packet, r.offset + r.length - off);
+        await this.throttle(len);
+        const p = this.request(
+          { kind: "read", dir, path, offset: off, length: len },
+          (reply) => this.onZoneRead(dir, path, off, reply, token),
+        );
+        inFlight.push({ p, bytes: len });
+        bytes += len;
+        while (bytes > ZONE_WINDOW_BYTES) {
+          const first = inFlight.shift()!;
+          bytes -= first.bytes;
+          if (!(await first.p)) return;
+        }
+      }
+    }
+    for (const f of inFlight) if (!(await f.p)) return;
+    await this.request({ kind: "stat", dir, path }, (reply) => this.onZoneFinal(dir, path, reply, token));
+  }
+
+  private onList(dir: number, path: string, reply: ReiReply, held: Held[] | null): void {
     const st = this.states[dir];
     if (!st.isSynced(path) || st.isListed(path)) return; // moved or re-read meanwhile
     if (reply.errno === ENOENT || reply.errno === ENOTDIR || reply.errno === ELOOP) {
@@ -309,9 +461,57 @@ class Reintegration {
     for (const e of reply.entries) {
       const p = join(e.name);
       if (!filter.isReplicated(p, e.type === "dir")) continue;
-      this.reconcile(dir, p, e, localByName.get(e.name), false);
+      const l = localByName.get(e.name);
+      if (held !== null && e.type === "file" && l?.type === "file") {
+        // Decided by the zone answer that follows this reply; "copying" until then (ops best effort).
+        st.forget(p);
+        st.setCopying(p);
+        this.copies.set(resumeKey(dir, p), { token: this.nextToken++, zones: true, changes: null });
+        held.push({ path: p, name: e.name, p: e, localSize: l.size });
+        this.stats.entriesChecked++;
+        continue;
+      }
+      this.reconcile(dir, p, e, l, false);
     }
     st.markListed(path);
+  }
+
+  /** The zone answer for a listed directory: decides each held file (synced, zones, or whole). */
+  private onZoneAnswer(dir: number, reply: ReiReply, held: Held[]): void {
+    if (held.length === 0) return;
+    const st = this.states[dir];
+    const head = this.answers[dir]!;
+    let a: ZoneAnswer | null = null;
+    try {
+      if (reply.errno === 0 && reply.data !== undefined) a = decodeZoneAnswer(reply.data);
+    } catch { /* treated as "nothing known": every held file is copied whole */ }
+    const usable = a !== null && a.mapId === head.mapId && a.generation === head.generation && a.trusted &&
+      !a.allWhole && !a.overflow;
+    const resume = this.opts.zones?.resume;
+    for (const h of held) {
+      const key = resumeKey(dir, h.path);
+      const info = this.copies.get(key);
+      if (st.statusOf(h.path) !== "copying" || info === undefined || !info.zones) continue;
+      let z = usable ? a!.files.get(h.name) : WHOLE;
+      if (z === undefined) {
+        // Not changed since the sync point. The size check only guards against a map that lies.
+        if (h.localSize === h.p.size) {
+          st.setSynced(h.path);
+          continue;
+        }
+        z = WHOLE;
+      }
+      if (z !== WHOLE && resume?.get(key) === z.changes) {
+        this.stats.filesResumed++;
+        st.setSynced(h.path);
+        continue;
+      }
+      this.copies.set(key, { token: info.token, zones: !z.whole, changes: z === WHOLE ? null : z.changes });
+      const ranges = z.whole
+        ? undefined
+        : rangesToCopy(z.bits, z.tailFrom, a!.zoneSize, zoneSpan(z, h, a!.zoneSize));
+      this.push({ kind: "copy", dir, path: h.path, size: h.p.size, token: info.token, ranges });
+    }
   }
 
   private onResyncStat(dir: number, path: string, reply: ReiReply): void {
@@ -339,10 +539,69 @@ class Reintegration {
     this.reconcile(dir, path, reply.entry, typeof local === "number" ? undefined : local, true);
   }
 
-  /** Returns the next offset to read, or null when the file is done (or no longer ours to copy). */
-  private onRead(dir: number, path: string, offset: number, reply: ReiReply): number | null {
+  private isCurrentCopy(dir: number, path: string, token: number): boolean {
+    return this.states[dir].statusOf(path) === "copying" &&
+      this.copies.get(resumeKey(dir, path))?.token === token;
+  }
+
+  /** A zone read: writes the bytes in place; false when the file is no longer ours to patch. */
+  private onZoneRead(dir: number, path: string, offset: number, reply: ReiReply, token: number): boolean {
+    if (!this.isCurrentCopy(dir, path, token)) return false;
+    if (!this.checkReadReply(dir, path, reply)) return false;
+    this.writeChunk(dir, path, offset, reply.data!, false, null, reply.entry!);
+    this.stats.bytesCopied += reply.data!.length;
+    return true;
+  }
+
+  /** After the zones: the primary's size and attributes at this point of the stream. */
+  private onZoneFinal(dir: number, path: string, reply: ReiReply, token: number): void {
+    if (!this.isCurrentCopy(dir, path, token)) return;
+    if (!this.checkReadReply(dir, path, reply, true)) return;
+    const e = reply.entry!;
+    this.writeChunk(dir, path, 0, new Uint8Array(0), false, e.size, e);
+    this.finishFile(dir, path, e);
+  }
+
+  /** Handles a failed read/stat of a file being copied; true when the reply can be used. */
+  private checkReadReply(dir: number, path: string, reply: ReiReply, statOnly = false): boolean {
     const st = this.states[dir];
-    if (st.statusOf(path) !== "copying") return null;
+    if (reply.errno === ENOENT || reply.errno === ENOTDIR || reply.errno === ELOOP) {
+      this.deleteLocal(dir, path); // gone on the primary at this point of the stream
+      st.setSynced(path);
+      return false;
+    }
+    if (
+      reply.errno !== 0 || reply.entry?.type !== "file" || (!statOnly && reply.data === undefined)
+    ) {
+      if (st.markDirty(path)) this.push({ kind: "resync", dir, path }); // e.g. replaced by a directory
+      return false;
+    }
+    return true;
+  }
+
+  /** Owner before mode (chown clears setuid bits), then the primary's mtime so a later compare finds it equal. */
+  private finishFile(dir: number, path: string, e: TreeEntry): void {
+    this.applyLocal(dir, {
+      kind: "setattr",
+      path,
+      uid: e.uid,
+      gid: e.gid,
+      mode: e.mode & S_PERM,
+      mtime: { sec: e.mtimeSec, nsec: e.mtimeNsec },
+    });
+    this.stats.filesCopied++;
+    this.states[dir].setSynced(path);
+    const info = this.copies.get(resumeKey(dir, path));
+    this.copies.delete(resumeKey(dir, path));
+    if (info?.changes !== null && info?.changes !== undefined) {
+      this.opts.zones?.onFileDone?.(dir, path, info.changes);
+    }
+  }
+
+  /** Returns the next offset to read, or null when the file is done (or no longer ours to copy). */
+  private onRead(dir: number, path: string, offset: number, reply: ReiReply, token: number): number | null {
+    const st = this.states[dir];
+    if (!this.isCurrentCopy(dir, path, token)) return null;
     if (reply.errno === ENOENT || reply.errno === ENOTDIR || reply.errno === ELOOP) {
       this.deleteLocal(dir, path); // gone on the primary at this point of the stream
       st.setSynced(path);
@@ -363,17 +622,7 @@ class Reintegration {
     this.writeChunk(dir, path, offset, reply.data, offset === 0, final ? e.size : null, e);
     this.stats.bytesCopied += reply.data.length;
     if (!final) return end;
-    // Owner before mode (chown clears setuid bits), then the primary's mtime so a later compare finds it equal.
-    this.applyLocal(dir, {
-      kind: "setattr",
-      path,
-      uid: e.uid,
-      gid: e.gid,
-      mode: e.mode & S_PERM,
-      mtime: { sec: e.mtimeSec, nsec: e.mtimeNsec },
-    });
-    this.stats.filesCopied++;
-    st.setSynced(path);
+    this.finishFile(dir, path, e);
     return null;
   }
 
@@ -418,10 +667,12 @@ class Reintegration {
         st.setSynced(path);
         return;
       case "file": {
-        if (forceCopy || this.differs(p, l)) {
+        if (forceCopy || this.differs(dir, p, l)) {
           st.forget(path);
           st.setCopying(path);
-          this.push({ kind: "copy", dir, path, size: p.size });
+          const token = this.nextToken++;
+          this.copies.set(resumeKey(dir, path), { token, zones: false, changes: null });
+          this.push({ kind: "copy", dir, path, size: p.size, token });
           return;
         }
         this.setAttrs(dir, path, p, l);
@@ -432,10 +683,11 @@ class Reintegration {
     }
   }
 
-  private differs(p: TreeEntry, l: TreeEntry | undefined): boolean {
+  private differs(dir: number, p: TreeEntry, l: TreeEntry | undefined): boolean {
     if (l === undefined || l.size !== p.size) return true;
-    if (this.opts.mode === "full") return true;
-    if (this.opts.mode === "date") return p.mtimeSec * 1000 >= (this.opts.since ?? 0);
+    const s = this.strategies[dir];
+    if (s === "full") return true;
+    if (s === "date") return p.mtimeSec * 1000 + p.mtimeNsec / 1e6 >= this.since[dir];
     return l.mtimeSec !== p.mtimeSec || l.mtimeNsec !== p.mtimeNsec;
   }
 
@@ -519,7 +771,13 @@ class Reintegration {
       try {
         await applyTreeOp(this.roots[dir], op);
         this.stats.opsApplied++;
-      } catch { /* the copy in progress rewrites what this op would have changed */ }
+      } catch {
+        // A whole copy in progress rewrites what this op would have changed; a zone copy does not.
+        const p = (op as { path: string }).path;
+        if (this.copies.get(resumeKey(dir, p))?.zones && st.markDirty(p)) {
+          this.push({ kind: "resync", dir, path: p });
+        }
+      }
       st.afterBestEffort(op);
       return;
     }
@@ -527,6 +785,11 @@ class Reintegration {
     // A name below a directory not listed yet is not marked: that listing will show the op's effect.
     for (const p of st.dirtyAfter(op)) this.push({ kind: "resync", dir, path: p });
   }
+}
+
+/** How far the zones of a file reach: its size at the listing, or further if zones were written beyond. */
+function zoneSpan(z: FileZones, h: Held, zoneSize: number): number {
+  return Math.max(h.p.size, h.localSize, z.bits.length * 8 * zoneSize);
 }
 
 export function formatStats(

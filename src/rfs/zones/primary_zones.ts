@@ -1,0 +1,66 @@
+// Zone tracking for every replicated directory of a primary, wired to its ReplicationClient: one
+// ZoneTracker per directory (files rfs_zones_<i>.json under the module's state directory), the zone-map
+// query handler for the client's reintegration replies, and the recent-ops window rotation.
+// Used by primary_process.ts (the sink wrapper calls `note`) and by the tests and benchmarks.
+
+import { join } from "node:path";
+import { setZoneQueryHandler } from "../tree_entry.ts";
+import { MAX_READ_BYTES } from "../protocol/messages.ts";
+import { ZoneTracker } from "./zone_tracker.ts";
+import type { TreeOp } from "../tree_op.ts";
+
+/** What the trackers need to know of the client: is the secondary connected and in sync right now? */
+export type SyncView = { readonly state: string; readonly needsResync: boolean };
+
+const ROTATE_MS = 30_000;
+// Room for the reply's own fields around the answer.
+const MAX_ANSWER_BYTES = MAX_READ_BYTES - 4096;
+
+export class PrimaryZones {
+  readonly trackers: ZoneTracker[];
+  #client: SyncView | null = null;
+  #timer: ReturnType<typeof setInterval>;
+
+  /** Loads the maps and marks them "not clean" on disk: from here on every change must be noted. */
+  constructor(stateDir: string, zoneSize: number, dirCount: number) {
+    Deno.mkdirSync(stateDir, { recursive: true });
+    this.trackers = Array.from(
+      { length: dirCount },
+      (_, i) => ZoneTracker.start(join(stateDir, `rfs_zones_${i}.json`), zoneSize),
+    );
+    this.#timer = setInterval(() => this.trackers.forEach((t) => t.rotate()), ROTATE_MS);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /** Answers the zone-map queries of reintegrations for the trees `rootFds` (in <replicated> order). */
+  serve(rootFds: readonly number[]): void {
+    const byFd = new Map(rootFds.map((fd, i) => [fd, this.trackers[i]]));
+    setZoneQueryHandler((fd, path) => byFd.get(fd)?.answer(path, MAX_ANSWER_BYTES) ?? null);
+  }
+
+  /** The client, once it exists (before, nothing is connected: every op is recorded). */
+  attach(client: SyncView): void {
+    this.#client = client;
+  }
+
+  /** Called by the sink in the same synchronous stretch as the change of the tree, before it is sent. */
+  note(dir: number, op: TreeOp): void {
+    const c = this.#client;
+    this.trackers[dir]?.note(op, c !== null && c.state === "connected" && !c.needsResync);
+  }
+
+  secondaryLost(): void {
+    for (const t of this.trackers) t.secondaryLost();
+  }
+
+  secondarySynced(now: number): void {
+    for (const t of this.trackers) t.secondarySynced(now);
+  }
+
+  /** Clean stop, after the mounts are gone (no op can arrive any more). */
+  close(): void {
+    clearInterval(this.#timer);
+    setZoneQueryHandler(null);
+    for (const t of this.trackers) t.close();
+  }
+}
