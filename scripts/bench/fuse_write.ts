@@ -1,70 +1,106 @@
-// Sequential 1 MiB writes (dd bs=1M conv=fsync) straight to a directory vs through the FUSE passthrough
-// mounted over a directory of the same file system, and through the passthrough with a sink that replays
-// every op into a second local directory (the secondary's work, without the network).
-// Targets run round-robin so that disk noise spreads over all of them; medians are printed.
-// Needs root and /dev/fuse. Usage: deno run -A scripts/bench/fuse_write.ts [--mib=200] [--rounds=3] [--dir=/var/tmp]
+// Sequential writes with fsync, straight to a directory vs through the FUSE passthrough mounted over a
+// directory of the same file system, and through the passthrough replicating to a real secondary (a
+// ReplicationServer in its own process) over TCP on loopback. Two workloads:
+//   1 MiB   dd bs=1M count=N conv=fsync          (throughput, MB/s)
+//   4 KiB   dd bs=4k count=N oflag=dsync         (every write is synchronous: latency per write, µs)
+// on the file system of --dir (ext4 on the dev VM) and on tmpfs (/dev/shm), which isolates the FUSE and
+// network cost from the disk. Targets run round-robin so that noise spreads over all of them; medians.
+// Needs root and /dev/fuse.
+// Usage: deno run -A scripts/bench/fuse_write.ts [--mib=200] [--small=2000] [--rounds=3] [--dir=/var/tmp]
+//        [--tmpfs=/dev/shm] [--async=second|none] [--writeback]
 
 import { parseArgs } from "node:util";
-import { applyTreeOp } from "../../src/rfs/apply_tree_op.ts";
-import { openTreeRoot } from "../../src/rfs/beneath_root.ts";
 import { mountReplicatedDir } from "../../src/rfs/fuse/mod.ts";
+import { startReplicatingMount } from "./replication_pair.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     mib: { type: "string", default: "200" },
+    small: { type: "string", default: "2000" },
     rounds: { type: "string", default: "3" },
-    dir: { type: "string" },
+    dir: { type: "string", default: "/var/tmp" },
+    tmpfs: { type: "string", default: "/dev/shm" },
+    async: { type: "string", default: "second" },
+    writeback: { type: "boolean", default: false },
   },
 });
-const mib = Number(values.mib), rounds = Number(values.rounds);
-const base = await Deno.makeTempDir({ prefix: "safekit-bench-fuse-", dir: values.dir });
-const dirs = {
-  direct: `${base}/direct`,
-  fuse: `${base}/fuse`,
-  fuseReplica: `${base}/fuse_replica`,
-  replica: `${base}/replica`,
-};
-for (const d of Object.values(dirs)) await Deno.mkdir(d);
+const mib = Number(values.mib), small = Number(values.small), rounds = Number(values.rounds);
+const asyncMode = values.async === "none" ? "none" : "second";
+const TARGETS = ["direct", "fuse", "replicated"] as const;
+type Target = typeof TARGETS[number];
 
-const replicaRoot = openTreeRoot(dirs.replica);
-const plain = await mountReplicatedDir(dirs.fuse);
-const replicated = await mountReplicatedDir(dirs.fuseReplica, {
-  sink: { apply: (op) => applyTreeOp(replicaRoot, op) },
-});
-
-/** One dd run; the mount is touched only from the subprocess and async APIs (the server runs here). */
-async function dd(dir: string): Promise<number> {
+async function dd(dir: string, args: string[]): Promise<number> {
   await Deno.remove(`${dir}/f.bin`).catch(() => {});
   const t0 = performance.now();
+  // The mount is touched only from subprocesses and async APIs: its server runs in this process.
   const out = await new Deno.Command("dd", {
-    args: ["if=/dev/zero", `of=${dir}/f.bin`, "bs=1M", `count=${mib}`, "conv=fsync", "status=none"],
-  }).output();
+    args: ["if=/dev/zero", `of=${dir}/f.bin`, "status=none", ...args],
+  })
+    .output();
   const s = (performance.now() - t0) / 1000;
   if (!out.success) throw new Error(`dd into ${dir} failed: ${new TextDecoder().decode(out.stderr)}`);
-  return (mib * 1048576) / s / 1e6;
-}
-
-const results: Record<keyof typeof dirs, number[]> = { direct: [], fuse: [], fuseReplica: [], replica: [] };
-try {
-  for (let r = 0; r < rounds; r++) {
-    for (const target of ["direct", "fuse", "fuseReplica"] as const) {
-      results[target].push(await dd(dirs[target]));
-    }
-  }
-} finally {
-  await plain.unmount();
-  await replicated.unmount();
-  replicaRoot.close();
-  await Deno.remove(base, { recursive: true });
+  return s;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const d = median(results.direct), f = median(results.fuse), fr = median(results.fuseReplica);
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
-console.log(`dd bs=1M count=${mib} conv=fsync, ${rounds} rounds round-robin, MB/s (median; runs)`);
-console.log(`direct                         ${d.toFixed(0).padStart(6)}   (${fmt(results.direct)})`);
-console.log(`FUSE passthrough               ${f.toFixed(0).padStart(6)}   (${fmt(results.fuse)})`);
-console.log(`FUSE + local replica sink      ${fr.toFixed(0).padStart(6)}   (${fmt(results.fuseReplica)})`);
-console.log(`ratio FUSE / direct            ${(f / d).toFixed(2)}`);
-console.log(`ratio FUSE+replica / direct    ${(fr / d).toFixed(2)}`);
+
+async function benchOn(fsLabel: string, parent: string): Promise<void> {
+  const base = await Deno.makeTempDir({ prefix: "safekit-bench-fuse-", dir: parent });
+  const dirs: Record<Target | "secondary", string> = {
+    direct: `${base}/direct`,
+    fuse: `${base}/fuse`,
+    replicated: `${base}/replicated`,
+    secondary: `${base}/secondary`,
+  };
+  for (const d of Object.values(dirs)) await Deno.mkdir(d);
+  const mountOpts = { writebackCache: values.writeback };
+  const plain = await mountReplicatedDir(dirs.fuse, mountOpts);
+  const pair = await startReplicatingMount(dirs.replicated, dirs.secondary, {
+    async: asyncMode,
+    ...mountOpts,
+  });
+  const big: Record<Target, number[]> = { direct: [], fuse: [], replicated: [] };
+  const lat: Record<Target, number[]> = { direct: [], fuse: [], replicated: [] };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const t of TARGETS) {
+        const s = await dd(dirs[t], ["bs=1M", `count=${mib}`, "conv=fsync"]);
+        big[t].push((mib * 1048576) / s / 1e6);
+      }
+      for (const t of TARGETS) {
+        const s = await dd(dirs[t], ["bs=4k", `count=${small}`, "oflag=dsync"]);
+        lat[t].push((s / small) * 1e6);
+      }
+    }
+    const sec = await Deno.stat(`${dirs.secondary}/f.bin`);
+    if (sec.size !== small * 4096) throw new Error(`the secondary's copy has ${sec.size} bytes`);
+  } finally {
+    await plain.unmount();
+    await pair.close();
+    await Deno.remove(base, { recursive: true });
+  }
+  const b = { d: median(big.direct), f: median(big.fuse), r: median(big.replicated) };
+  const l = { d: median(lat.direct), f: median(lat.fuse), r: median(lat.replicated) };
+  console.log(
+    `\n== ${fsLabel} (${parent}), async="${asyncMode}"${values.writeback ? ", writeback cache" : ""}`,
+  );
+  console.log(`1 MiB: dd bs=1M count=${mib} conv=fsync, MB/s median (runs)`);
+  console.log(`  direct                  ${b.d.toFixed(0).padStart(6)}   (${fmt(big.direct)})`);
+  console.log(`  FUSE                    ${b.f.toFixed(0).padStart(6)}   (${fmt(big.fuse)})`);
+  console.log(`  FUSE + secondary (TCP)  ${b.r.toFixed(0).padStart(6)}   (${fmt(big.replicated)})`);
+  console.log(`  ratio FUSE / direct              ${(b.f / b.d).toFixed(2)}`);
+  console.log(`  ratio replicated / direct        ${(b.r / b.d).toFixed(2)}`);
+  console.log(`4 KiB: dd bs=4k count=${small} oflag=dsync, µs per write median (runs)`);
+  console.log(`  direct                  ${l.d.toFixed(0).padStart(6)}   (${fmt(lat.direct)})`);
+  console.log(`  FUSE                    ${l.f.toFixed(0).padStart(6)}   (${fmt(lat.fuse)})`);
+  console.log(`  FUSE + secondary (TCP)  ${l.r.toFixed(0).padStart(6)}   (${fmt(lat.replicated)})`);
+  console.log(
+    `  added per write: FUSE ${(l.f - l.d).toFixed(0)} µs, replication ${(l.r - l.f).toFixed(0)} µs`,
+  );
+}
+
+console.log(`${rounds} rounds round-robin; the secondary is a separate process on ${"127.0.0.91"}`);
+await benchOn("disk", values.dir!);
+if (values.tmpfs !== "") await benchOn("tmpfs", values.tmpfs!);

@@ -74,6 +74,8 @@ type Queued =
   | { readonly kind: "reply"; readonly msg: Message };
 
 const EFBIG = 27;
+/** Writes larger than this are sent as several ops (see applyTo). */
+export const WRITE_PIECE_BYTES = 256 * 1024;
 
 async function dialTcp(host: string, port: number): Promise<ByteStream> {
   const conn = await Deno.connect({ hostname: host, port, transport: "tcp" });
@@ -198,6 +200,20 @@ export class ReplicationClient implements ReplicationSink {
       this.stats.opsFiltered++;
       return Promise.resolve();
     }
+    if (op.kind === "write" && op.data.length > WRITE_PIECE_BYTES) {
+      // A large write goes as several write ops of consecutive ranges: the first piece travels and is
+      // verified by the secondary while the next one is being sealed (both ends work at once).
+      const pieces: Promise<void>[] = [];
+      for (let at = 0; at < op.data.length; at += WRITE_PIECE_BYTES) {
+        const data = op.data.subarray(at, at + WRITE_PIECE_BYTES);
+        pieces.push(this.enqueueOp(dir, { kind: "write", path: op.path, offset: op.offset + at, data }));
+      }
+      return Promise.all(pieces).then(() => {});
+    }
+    return this.enqueueOp(dir, op);
+  }
+
+  private enqueueOp(dir: number, op: TreeOp): Promise<void> {
     const opId = ++this.nextOpId;
     const bytes = 64 +
       (op.kind === "write" ? op.data.length : op.kind === "setxattr" ? op.value.length : 256);

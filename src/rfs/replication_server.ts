@@ -258,6 +258,7 @@ export class ReplicationSession {
   private async handleOp(dir: number, op: TreeOp): Promise<boolean> {
     if (this.mode === "unsynced") {
       this.stats.opsDropped++;
+      this.recycle(op);
       return true;
     }
     if (this.mode === "reintegrating" && this.interceptor !== null) {
@@ -267,6 +268,7 @@ export class ReplicationSession {
     try {
       await (this.opts.applyOp ?? ((root, o) => applyTreeOp(root, o)))(this.roots[dir], op);
       this.stats.opsApplied++;
+      this.recycle(op);
       return true;
     } catch (e) {
       const reason = `the secondary could not apply an op: ${(e as Error).message}`;
@@ -276,6 +278,12 @@ export class ReplicationSession {
       await this.channel.abort(reason);
       return false;
     }
+  }
+
+  /** A write's data buffer is reused for a later frame once the op is done with (see PayloadPool). */
+  private recycle(op: TreeOp): void {
+    // A substitute applier (tests) may keep the op: only the default one is known to let go of it.
+    if (op.kind === "write" && this.opts.applyOp === undefined) this.channel.pool.recycle(op.data);
   }
 
   private handleReply(reply: ReiReply): void {

@@ -310,17 +310,90 @@ class Writer {
     this.push(b);
   }
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.total);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(this.parts, this.total);
+  }
+  /** The encoding as a few pieces: small fields coalesced, large blobs (write data) left uncopied. */
+  chunks(): Uint8Array[] {
+    return coalesceSmall(this.parts);
   }
 }
 
+function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Pieces at least this big are sent as they are (no copy); smaller neighbours are joined. */
+const LARGE_PIECE_BYTES = 4096;
+
+/** Joins runs of small pieces into one buffer each and keeps large pieces as they are. */
+export function coalesceSmall(parts: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (run.length === 1) out.push(run[0]);
+    else if (run.length > 1) out.push(concatBytes(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const p of parts) {
+    if (p.length >= LARGE_PIECE_BYTES) {
+      flush();
+      out.push(p);
+    } else {
+      run.push(p);
+      runBytes += p.length;
+    }
+  }
+  flush();
+  return out;
+}
+
 export function encodeTreeOp(op: TreeOp): Uint8Array {
+  return writeTreeOp(op).bytes();
+}
+
+/**
+ * The same bytes as encodeTreeOp, as pieces: a write's data is one of them, not copied (the replication
+ * stream MACs and sends the pieces one after the other).
+ */
+export function encodeTreeOpParts(op: TreeOp): Uint8Array[] {
+  if (op.kind === "write") {
+    validateTreeOp(op);
+    return [encodeWriteHeader(op.path, op.offset, op.data.length), op.data];
+  }
+  return writeTreeOp(op).chunks();
+}
+
+const WRITE_KIND = KIND_CODES.indexOf("write");
+
+/**
+ * Everything of a write op's encoding before its data, built in one buffer: writes are the hot path
+ * (one per FUSE WRITE), the general Writer allocates per field. Same bytes as writeTreeOp.
+ */
+function encodeWriteHeader(path: string, offset: number, dataLength: number): Uint8Array {
+  const p = utf8.encode(path);
+  const out = new Uint8Array(2 + 2 + p.length + 8 + 4);
+  const dv = new DataView(out.buffer);
+  out[0] = WIRE_VERSION;
+  out[1] = WRITE_KIND;
+  dv.setUint16(2, p.length, true);
+  out.set(p, 4);
+  let o = 4 + p.length;
+  dv.setUint32(o, offset % 0x1_0000_0000, true);
+  dv.setUint32(o + 4, Math.floor(offset / 0x1_0000_0000), true);
+  o += 8;
+  dv.setUint32(o, dataLength, true);
+  return out;
+}
+
+function writeTreeOp(op: TreeOp): Writer {
   validateTreeOp(op);
   const w = new Writer();
   w.u8(WIRE_VERSION);
@@ -408,7 +481,7 @@ export function encodeTreeOp(op: TreeOp): Uint8Array {
       w.u8(op.datasync ? 1 : 0);
       break;
   }
-  return w.bytes();
+  return w;
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

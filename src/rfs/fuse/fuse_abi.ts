@@ -69,6 +69,14 @@ export const InitFlag = {
   INIT_EXT: 1 << 30,
 } as const;
 
+/** INIT flags2 (bits 32..63 of the flags, sent when INIT_EXT is set). */
+export const InitFlag2 = {
+  PASSTHROUGH: 1 << 5,
+} as const;
+
+/** The protocol minor that carries FUSE_PASSTHROUGH (fuse_open_out.backing_id, init_out.max_stack_depth). */
+export const FUSE_PASSTHROUGH_MINOR = 40;
+
 export const Fattr = {
   MODE: 1,
   UID: 2,
@@ -171,6 +179,9 @@ export type InitOut = {
   readonly minor: number;
   readonly maxReadahead: number;
   readonly flags: number;
+  readonly flags2: number;
+  /** Stacking depth the backing files may have (1 when passthrough is on, else 0). */
+  readonly maxStackDepth: number;
   readonly maxBackground: number;
   readonly congestionThreshold: number;
   readonly maxWrite: number;
@@ -179,15 +190,39 @@ export type InitOut = {
 };
 
 /** What we accept from the kernel's offer: only flags it offered, and only those this server implements. */
-export function negotiateInit(kernel: InitIn, maxWrite: number, maxBackground: number): InitOut {
+/** Optional kernel features the caller asks for; each is used only if the kernel offers it. */
+export type InitFeatures = {
+  /**
+   * The kernel's writeback cache: write(2) returns once the page cache has the data and WRITEs reach us
+   * later, in batches. The application's fsync is then the replication boundary (docs/replication-fuse.md).
+   */
+  readonly writebackCache?: boolean;
+  /** FUSE_PASSTHROUGH: reads of files opened read-only go straight to the backing file (kernel 7.40+). */
+  readonly passthrough?: boolean;
+};
+
+export function negotiateInit(
+  kernel: InitIn,
+  maxWrite: number,
+  maxBackground: number,
+  features: InitFeatures = {},
+): InitOut {
   // HANDLE_KILLPRIV_V2: we clear setuid/setgid on write ourselves (the kernel flags those writes), which lets
   // the kernel skip the GETXATTR security.capability round trip it would otherwise send before EVERY write.
-  const wanted = InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.PARALLEL_DIROPS | InitFlag.MAX_PAGES |
+  let wanted = InitFlag.ASYNC_READ | InitFlag.BIG_WRITES | InitFlag.PARALLEL_DIROPS | InitFlag.MAX_PAGES |
     InitFlag.HANDLE_KILLPRIV_V2 | InitFlag.INIT_EXT;
+  if (features.writebackCache) wanted |= InitFlag.WRITEBACK_CACHE;
+  const flags = (wanted & kernel.flags) >>> 0;
+  // The kernel refuses passthrough together with the writeback cache (both own the page cache of a file).
+  const passthrough = features.passthrough === true && !(flags & InitFlag.WRITEBACK_CACHE) &&
+    (flags & InitFlag.INIT_EXT) !== 0 && kernel.minor >= FUSE_PASSTHROUGH_MINOR &&
+    (kernel.flags2 & InitFlag2.PASSTHROUGH) !== 0;
   return {
-    minor: Math.min(kernel.minor, FUSE_OUR_MINOR),
+    minor: Math.min(kernel.minor, passthrough ? FUSE_PASSTHROUGH_MINOR : FUSE_OUR_MINOR),
     maxReadahead: kernel.maxReadahead,
-    flags: (wanted & kernel.flags) >>> 0,
+    flags,
+    flags2: passthrough ? InitFlag2.PASSTHROUGH : 0,
+    maxStackDepth: passthrough ? 1 : 0,
     maxBackground,
     congestionThreshold: Math.max(1, Math.floor(maxBackground * 3 / 4)),
     maxWrite,
@@ -209,6 +244,8 @@ export function encodeInitOut(out: Uint8Array, o: InitOut): number {
   dv.setUint32(b + 20, o.maxWrite, true);
   dv.setUint32(b + 24, o.timeGran, true);
   dv.setUint16(b + 28, o.maxPages, true);
+  dv.setUint32(b + 32, o.flags2, true);
+  dv.setUint32(b + 36, o.maxStackDepth, true);
   return INIT_OUT_SIZE;
 }
 

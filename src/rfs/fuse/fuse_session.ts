@@ -15,6 +15,9 @@ import {
   encodeOutHeader,
   FuseProtocolError,
   type InHeader,
+  type InitFeatures,
+  InitFlag,
+  type InitOut,
   negotiateInit,
   Op,
   OUT_HEADER_SIZE,
@@ -56,6 +59,11 @@ export interface FuseHandler {
   handle(req: FuseRequest): HandlerResult | Promise<HandlerResult>;
   /** Called once after the connection ended and every request settled. */
   destroy?(): void;
+  /**
+   * Called with what INIT agreed, before any other request. `devFd` is the /dev/fuse descriptor, which the
+   * passthrough ioctls (backing file registration) need.
+   */
+  negotiated?(init: InitOut, devFd: number): void;
 }
 
 export type FuseMountOptions = {
@@ -66,6 +74,10 @@ export type FuseMountOptions = {
   /** Shown as the source and subtype in /proc/mounts: `<fsName> on <mountpoint> type fuse.<fsName>`. */
   readonly fsName?: string;
   readonly onError?: (message: string) => void;
+  /** Ask for the kernel's writeback cache (see InitFeatures.writebackCache). Default off. */
+  readonly writebackCache?: boolean;
+  /** Ask for FUSE passthrough of reads (see InitFeatures.passthrough). Default off. */
+  readonly passthrough?: boolean;
   /** Debug hook: sees every answered request (result as returned by the handler: body length or -errno). */
   readonly onReply?: (header: InHeader, result: number) => void;
 };
@@ -76,6 +88,8 @@ export type FuseSessionStats = {
   maxInflight: number;
   negotiatedMaxWrite: number;
   kernelProtocol: string;
+  writebackCache: boolean;
+  passthrough: boolean;
 };
 
 type Slot = { buf: Uint8Array; out: Uint8Array };
@@ -87,6 +101,8 @@ export class FuseSession {
     maxInflight: 0,
     negotiatedMaxWrite: 0,
     kernelProtocol: "",
+    writebackCache: false,
+    passthrough: false,
   };
   /** Settles when the kernel connection is gone (unmounted or aborted) and every handler has finished. */
   readonly closed: Promise<void>;
@@ -108,6 +124,7 @@ export class FuseSession {
     private readonly maxInflight: number,
     private readonly onError: (message: string) => void,
     private readonly onReply: ((header: InHeader, result: number) => void) | undefined,
+    private readonly features: InitFeatures,
   ) {
     new DataView(this.pollBuf.buffer).setInt32(0, fd, true);
     new DataView(this.pollBuf.buffer).setInt16(4, POLLIN, true);
@@ -153,6 +170,7 @@ export class FuseSession {
       maxInflight,
       options.onError ?? console.error,
       options.onReply,
+      { writebackCache: options.writebackCache, passthrough: options.passthrough },
     );
   }
 
@@ -279,8 +297,11 @@ export class FuseSession {
       this.reply(slot.out, header.unique, ENOSYS, 0);
       return;
     }
-    const init = negotiateInit(kernel, this.maxWrite, Math.min(this.maxInflight, 0xffff));
+    const init = negotiateInit(kernel, this.maxWrite, Math.min(this.maxInflight, 0xffff), this.features);
     this.stats.negotiatedMaxWrite = init.maxWrite;
+    this.stats.writebackCache = (init.flags & InitFlag.WRITEBACK_CACHE) !== 0;
+    this.stats.passthrough = init.flags2 !== 0;
+    this.handler.negotiated?.(init, this.fd);
     const len = encodeInitOut(slot.out, init);
     this.reply(slot.out, header.unique, 0, len);
     this.initDone();

@@ -2,8 +2,17 @@
 // key and the next sequence number at the moment `send` is called (so the stream order is the call
 // order), written by a single writer loop, and received, verified and decoded one by one.
 
-import { DEFAULT_MAX_PAYLOAD_BYTES, type Frame, FrameDecoder, FrameError, sealFrame } from "./frame_codec.ts";
-import { decodeMessage, encodeMessage, type Message } from "./messages.ts";
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type Frame,
+  FRAME_HEADER_BYTES,
+  FRAME_MAC_BYTES,
+  FrameDecoder,
+  FrameError,
+  PayloadPool,
+  sealFrameParts,
+} from "./frame_codec.ts";
+import { decodeMessage, encodeMessageParts, type Message } from "./messages.ts";
 
 /** What writes and reads a byte stream: a Deno.TcpConn in production, anything alike in tests. */
 export type ByteStream = {
@@ -17,12 +26,28 @@ export class ChannelClosedError extends Error {
 }
 
 const WRITE_BATCH_BYTES = 1 << 20;
+const FRAME_OVERHEAD = FRAME_HEADER_BYTES + FRAME_MAC_BYTES;
+/** Pieces at least this big are written to the socket from where they are, not copied into the batch. */
+const DIRECT_WRITE_BYTES = 64 * 1024;
+
+/** A message whose place in the stream (seq) and key are fixed, sealed only when the writer reaches it. */
+type Outgoing = {
+  readonly key: Uint8Array;
+  readonly type: number;
+  readonly seq: number;
+  readonly parts: Uint8Array[];
+  readonly bytes: number;
+};
 
 export class FrameChannel {
   private sendSeq = 0;
   private readonly decoder: FrameDecoder;
-  private readonly outbound: Uint8Array[] = [];
+  private readonly outbound: Outgoing[] = [];
   private writing = false;
+  /** Small frames are gathered here and written with one syscall; allocated once. */
+  private batch: Uint8Array | null = null;
+  /** Received payloads of large writes come from here; the receiver gives them back (recycle). */
+  readonly pool = new PayloadPool();
   private readonly readBuf = new Uint8Array(256 * 1024);
   private closedReason: string | null = null;
   private resolveClosed!: (reason: string) => void;
@@ -39,9 +64,9 @@ export class FrameChannel {
     private sendKey: Uint8Array,
     recvKey: Uint8Array,
     private readonly now: () => number = Date.now,
-    maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES,
+    private readonly maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES,
   ) {
-    this.decoder = new FrameDecoder(recvKey, 0, maxPayloadBytes);
+    this.decoder = new FrameDecoder(recvKey, 0, maxPayloadBytes, this.pool);
   }
 
   get isClosed(): boolean {
@@ -54,15 +79,21 @@ export class FrameChannel {
     this.decoder.rekey(recvKey);
   }
 
-  /** Seals and queues `m` now (its place in the stream is fixed by this call); never blocks. */
+  /**
+   * Queues `m` now: its place in the stream (sequence number) and its key are fixed by this call, so the
+   * stream order is the call order; never blocks. The MAC is computed by the writer just before the frame
+   * goes out, so a large write is sealed while the previous one travels and the peer verifies it. Byte
+   * arrays inside `m` (a write's data) are sent from where they are: they must not change until the
+   * frame is written (the replication client keeps them until the op is acknowledged).
+   */
   send(m: Message): void {
     if (this.closedReason !== null) {
       throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
     }
-    const { type, payload } = encodeMessage(m);
-    const frame = sealFrame(this.sendKey, { type, seq: this.sendSeq++, payload });
-    this.outbound.push(frame);
-    this.queuedBytes += frame.length;
+    const { type, parts, length } = encodeMessageParts(m);
+    const bytes = length + FRAME_OVERHEAD;
+    this.outbound.push({ key: this.sendKey, type, seq: this.sendSeq++, parts, bytes });
+    this.queuedBytes += bytes;
     if (!this.writing) void this.writeLoop();
   }
 
@@ -72,32 +103,42 @@ export class FrameChannel {
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
+  private async writeAll(b: Uint8Array): Promise<void> {
+    this.writeStartedAt = this.now();
+    let done = 0;
+    while (done < b.length) done += await this.stream.write(b.subarray(done));
+    this.writeStartedAt = null;
+  }
+
   private async writeLoop(): Promise<void> {
     this.writing = true;
+    const batch = this.batch ??= new Uint8Array(WRITE_BATCH_BYTES);
+    let used = 0;
+    const flush = async () => {
+      if (used === 0) return;
+      const n = used;
+      used = 0;
+      await this.writeAll(batch.subarray(0, n));
+    };
     try {
       while (this.outbound.length > 0 && this.closedReason === null) {
-        let batch = this.outbound.shift()!;
-        if (batch.length < WRITE_BATCH_BYTES && this.outbound.length > 0) {
-          const parts = [batch];
-          let n = batch.length;
-          while (this.outbound.length > 0 && n + this.outbound[0].length <= WRITE_BATCH_BYTES) {
-            const f = this.outbound.shift()!;
-            parts.push(f);
-            n += f.length;
+        const f = this.outbound.shift()!;
+        for (const piece of sealFrameParts(f.key, f.type, f.seq, f.parts, this.maxPayloadBytes)) {
+          if (piece.length >= DIRECT_WRITE_BYTES) {
+            await flush();
+            await this.writeAll(piece);
+          } else {
+            if (used + piece.length > batch.length) await flush();
+            batch.set(piece, used);
+            used += piece.length;
           }
-          batch = new Uint8Array(n);
-          let o = 0;
-          for (const p of parts) {
-            batch.set(p, o);
-            o += p.length;
-          }
+          if (this.closedReason !== null) return;
         }
-        this.writeStartedAt = this.now();
-        let done = 0;
-        while (done < batch.length) done += await this.stream.write(batch.subarray(done));
-        this.writeStartedAt = null;
-        this.queuedBytes -= batch.length;
+        this.queuedBytes -= f.bytes;
+        // Small frames queued meanwhile join the batch; the batch goes out when nothing else is queued.
+        if (this.outbound.length === 0) await flush();
       }
+      await flush();
     } catch (e) {
       this.close(`write failed: ${(e as Error).message}`);
     } finally {

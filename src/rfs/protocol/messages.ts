@@ -16,7 +16,14 @@
 
 import { FrameError } from "./frame_codec.ts";
 import { PayloadReader, PayloadWriter } from "./wire.ts";
-import { decodeTreeOp, encodeTreeOp, type TreeOp, TreeOpDecodeError } from "../tree_op.ts";
+import {
+  coalesceSmall,
+  decodeTreeOp,
+  encodeTreeOp,
+  encodeTreeOpParts,
+  type TreeOp,
+  TreeOpDecodeError,
+} from "../tree_op.ts";
 import { ENTRY_TYPES, type TreeEntry } from "../tree_entry.ts";
 
 export const NONCE_BYTES = 32;
@@ -175,6 +182,25 @@ export function encodeMessage(m: Message): { type: number; payload: Uint8Array }
       break;
   }
   return { type: MESSAGE_TYPES[m.type], payload: w.bytes() };
+}
+
+/**
+ * The same payload as encodeMessage, as pieces whose concatenation is the payload: a write op's data is
+ * one piece, not copied, so a 1 MiB write costs no allocation and no copy on its way to the socket.
+ */
+export function encodeMessageParts(m: Message): { type: number; parts: Uint8Array[]; length: number } {
+  if (m.type !== "op") {
+    const { type, payload } = encodeMessage(m);
+    return { type, parts: [payload], length: payload.length };
+  }
+  const head = new Uint8Array(10);
+  const dv = new DataView(head.buffer);
+  dv.setBigUint64(0, BigInt(m.opId));
+  dv.setUint16(8, m.dir);
+  const parts = coalesceSmall([head, ...encodeTreeOpParts(m.op)]);
+  let length = 0;
+  for (const p of parts) length += p.length;
+  return { type: MESSAGE_TYPES.op, parts, length };
 }
 
 /** Decodes a verified frame's payload; FrameError("malformed") names the field on bad input. */
