@@ -89,6 +89,7 @@ export function initialMirrorState(config: MirrorConfig, persisted?: PersistentF
     swap: "none",
     swapNosync: false,
     skipDefaultPrimOnce: false,
+    syncatHold: false,
     primBeforeStart: false,
     splitBrainLogged: false,
     bootStartAt: null,
@@ -185,6 +186,7 @@ function startModule(c: Ctx, intent: Intent, action: string) {
     ...c.s,
     intent,
     waitReason: null,
+    syncatHold: false,
     primBeforeStart: c.s.persist.lastPrim,
     formerSecond: false,
     swap: "none",
@@ -233,6 +235,7 @@ function elect(c: Ctx) {
   // Wait rules first: a started module does not take a role while one fires or is still init.
   if (c.s.ruleWait === "down") return waitFor(c, "rule");
   if (c.s.ruleWait === "init") return waitFor(c, "ruleInit");
+  if (c.s.syncatHold) return waitFor(c, "syncat");
   const intent = c.s.intent ?? { kind: "auto" };
   const peer = c.s.peer;
   if (intent.kind === "prim" || intent.kind === "primforce") {
@@ -314,6 +317,10 @@ function finishResync(c: Ctx) {
   const term = c.s.resync?.term ?? c.s.peer?.term ?? null;
   c.s = { ...c.s, resync: null };
   setPersist(c, { term, stoppedDuringReintegration: false, syncTimestamp: c.now });
+  if (c.s.config.syncat && c.s.config.replicated) {
+    c.s = { ...c.s, syncatHold: true };
+    c.fx.push({ kind: "setResource", name: "rfs.syncat", value: "down" });
+  }
   const args = ["SECOND", "SECOND", "start"] as const;
   startJob(c, "second", roleChangeCalls(c.s.appRole, "second", args), {
     kind: "enter",
@@ -376,7 +383,7 @@ function finishStop(c: Ctx, from: LocalStateName, verb: StopVerb) {
   if (verb === "wait") {
     // Stopped for a wait rule: stays started, WAIT NotReady, until Implicit_wakeup elects again.
     c.s = { ...c.s, intent: { kind: "auto" } };
-    return waitFor(c, "rule");
+    return waitFor(c, c.s.syncatHold ? "syncat" : "rule");
   }
   setLocal(c, "STOP", "NotReady");
   if (verb === "stopstart" || verb === "exitalone" || verb === "dropped") {
@@ -632,6 +639,10 @@ function evaluate(c: Ctx) {
     // wait on PRIM fails over to the peer (spec §2.2); the failover machine logs the rule that fired.
     return beginStop(c, "wait", "wait");
   }
+  if (s.syncatHold && s.local === "SECOND" && s.qual === "Ready") {
+    log(c, "I", msg.actionFromRule("wait", "rfs_syncat_wait"));
+    return beginStop(c, "wait", "wait");
+  }
   switch (s.local) {
     case "STOP":
       return;
@@ -781,6 +792,13 @@ export function step(state: MirrorState, event: MirrorEvent, now: number): StepR
       break;
     case "waitRules":
       c.s = { ...c.s, ruleWait: event.status };
+      break;
+    case "syncatDue":
+      if (c.s.syncatHold) {
+        c.s = { ...c.s, syncatHold: false };
+        c.fx.push({ kind: "setResource", name: "rfs.syncat", value: "up" });
+        if (c.s.local === "WAIT" && c.s.waitReason === "syncat") log(c, "I", msg.syncatWakeup);
+      }
       break;
     case "tick":
       break;

@@ -37,6 +37,12 @@ export type MirrorConfig = {
   readonly maxSyncDeltaMs: number;
   /** how often PRIM/SECOND Ready refresh their synctimestamp (bounds persistence writes) */
   readonly syncRefreshMs: number;
+  /**
+   * <rfs syncat>: the secondary synchronises at scheduled times only. After each completed reintegration it
+   * holds in WAIT NotReady (rule rfs_syncat_wait) until the driver sends `syncat` (schedule reached, or
+   * `safekit set -r rfs.syncat -v up`); the primary meanwhile runs ALONE and tracks what changed.
+   */
+  readonly syncat?: boolean;
 };
 
 /** A primary term: bumped each time a node enters ALONE (writes no longer reach the peer). */
@@ -119,6 +125,8 @@ export type MirrorEvent =
    * resources is still init, "down" while a wait rule fires, "up" when none does (Implicit_wakeup).
    */
   | { readonly kind: "waitRules"; readonly status: "init" | "down" | "up"; readonly rule?: string }
+  /** <rfs syncat>: the schedule is reached (or rfs.syncat was set up): synchronise now */
+  | { readonly kind: "syncatDue" }
   | {
     readonly kind: "scriptFinished";
     readonly script: ScriptName;
@@ -171,7 +179,8 @@ export type WaitReason =
   | "peerPrimary" // `second` asked: waiting for the peer to be primary
   | "failoverOff"
   | "rule" // a wait rule fires (checker with action wait): WAIT NotReady until Implicit_wakeup
-  | "ruleInit"; // a wait rule's resource is still init: WAIT Transient
+  | "ruleInit" // a wait rule's resource is still init: WAIT Transient
+  | "syncat"; // <rfs syncat>: synchronised, waiting for the next schedule (rule rfs_syncat_wait)
 
 export type Intent =
   | { readonly kind: "auto" }
@@ -235,6 +244,8 @@ export type MirrorState = {
   readonly lastUptodateResource: string | null;
   /** Last verdict of the failover machine on the wait rules. */
   readonly ruleWait: "init" | "down" | "up";
+  /** <rfs syncat>: synchronised, holding WAIT until the next schedule (rule rfs_syncat_wait) */
+  readonly syncatHold: boolean;
 };
 
 export type StepResult = { readonly state: MirrorState; readonly effects: MirrorEffect[] };

@@ -25,6 +25,7 @@ import { AutomatonScripts } from "./script_runner.ts";
 import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
 import { MirrorVips } from "./vip_runtime.ts";
 import { RfsRuntime } from "./rfs_runtime.ts";
+import { SyncatScheduler } from "./syncat_scheduler.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
 const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
@@ -109,6 +110,7 @@ export class MirrorRuntime {
   #supervisor: ModuleSupervisor | null = null;
   #vips: MirrorVips | null;
   #rfs: RfsRuntime | null;
+  #syncat: SyncatScheduler | null;
 
   constructor(private readonly d: MirrorRuntimeDeps) {
     this.#factsFile = join(d.paths.moduleVar(d.module), "mirror_facts.json");
@@ -124,7 +126,9 @@ export class MirrorRuntime {
         : { kind: d.config.defaultPrim.kind },
       maxSyncDeltaMs: SYNC_DELTA_MS,
       syncRefreshMs: SYNC_REFRESH_MS,
+      syncat: d.config.rfs?.syncAt !== undefined,
     };
+    this.#syncat = d.config.rfs?.syncAt ? new SyncatScheduler(d.config.rfs.syncAt) : null;
     this.#state = initialMirrorState(mc, this.#loadFacts());
     const vipLog = (level: "E" | "I" | "C", message: string) =>
       d.log.append({ at: Date.now(), component: "vipplug", level, message });
@@ -198,6 +202,7 @@ export class MirrorRuntime {
     });
     this.#tick = setInterval(() => {
       this.#dispatch({ kind: "tick" });
+      this.#checkSyncat();
       const s = this.#state;
       if ((s.local === "PRIM" || s.local === "ALONE") && s.peer?.state === "SECOND") {
         this.#rfs?.peerIsSecond();
@@ -361,6 +366,27 @@ export class MirrorRuntime {
     if (name === "failover") this.#dispatch({ kind: "setFailover", on: value === "on" });
     else if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");
     else if (name.startsWith("errdclass:")) this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
+  }
+
+  /** <rfs syncat>: a holding secondary synchronises at the schedule or when rfs.syncat is set up. */
+  #checkSyncat(): void {
+    if (!this.#syncat) return;
+    const now = Date.now();
+    const due = this.#syncat.due(
+      now,
+      this.#state.syncatHold,
+      this.d.resources.get("rfs.syncat")?.value as string | undefined,
+      (next) =>
+        this.d.log.append({
+          at: now,
+          component: "reintegre",
+          level: "I",
+          message: next === null
+            ? "Scheduled synchronization (syncat): no next time in the schedule"
+            : `Scheduled synchronization (syncat): next at ${new Date(next).toLocaleString("sv-SE")}`,
+        }),
+    );
+    if (due) this.#dispatch({ kind: "syncatDue" });
   }
 
   async close(): Promise<void> {
