@@ -5,7 +5,16 @@
 // reintegration (startResync) copies what differs from the primary, while changes keep flowing.
 import { type ClusterConfig, type ModuleConfig, rfsPort } from "../config/mod.ts";
 import { keyToHex } from "./cluster_manager.ts";
+import { join } from "node:path";
 import { reintegrate, replicationFilter, ReplicationServer } from "../rfs/mod.ts";
+import { resumeKey } from "../rfs/reintegration.ts";
+import {
+  forgetSyncState,
+  loadSyncState,
+  saveSyncState,
+  syncStateFile,
+  withClean,
+} from "../rfs/zones/sync_record.ts";
 import { clearStaleMount } from "../rfs/fuse/mod.ts";
 import { scrubbedEnv } from "../platform/child_env.ts";
 import { selfCommand } from "../platform/self_command.ts";
@@ -40,6 +49,8 @@ export class RfsRuntime {
   #server: ReplicationServer | null = null;
   #resync: AbortController | null = null;
   #lastConnectAt = 0;
+  /** SECOND and in sync: if the session ends while this node lives, the sync record becomes clean */
+  #inSync = false;
 
   constructor(
     private readonly d: {
@@ -52,6 +63,8 @@ export class RfsRuntime {
       key: Uint8Array;
       log: Log;
       events: RfsEvents;
+      /** SAFEVAR/modules/AM: zone bitmaps (primary) and the sync record (secondary); default from $SAFEVAR */
+      stateDir?: string;
     },
   ) {}
 
@@ -59,9 +72,46 @@ export class RfsRuntime {
     return this.d.config.rfs!;
   }
 
+  /** Without a state directory there is no zone tracking: resyncs compare, or copy by date or in full. */
+  get #stateDir(): string | undefined {
+    if (this.d.stateDir !== undefined) return this.d.stateDir;
+    const safevar = Deno.env.get("SAFEVAR");
+    return safevar ? join(safevar, "modules", this.d.module) : undefined;
+  }
+
+  /** syncfs(2) of every replicated directory (`sync -f`): what the record vouches for must be on disk. */
+  async #flush(): Promise<void> {
+    for (const r of this.#rfs.replicated) {
+      const out = await new Deno.Command("sync", { args: ["-f", r.dir], stdout: "null", stderr: "piped" })
+        .output();
+      if (!out.success) throw new Error(`sync -f ${r.dir}: ${new TextDecoder().decode(out.stderr).trim()}`);
+    }
+  }
+
+  /** Flushes the replicated file systems, then marks the sync record clean (spec §7.2 case 2). */
+  async #markClean(): Promise<void> {
+    const dir = this.#stateDir;
+    if (!this.#inSync || dir === undefined) return;
+    this.#inSync = false;
+    try {
+      await this.#flush();
+      const file = syncStateFile(dir);
+      saveSyncState(file, withClean(loadSyncState(file), true));
+    } catch (e) {
+      this.d.log(
+        "E",
+        "nfsbox",
+        `Sync record not marked clean (next resync by date): ${(e as Error).message}`,
+      );
+    }
+  }
+
   /** Before start_prim: mount the replicated directories. Refusing to start is safer than not replicating. */
   async primaryUp(): Promise<void> {
     if (this.#child) return;
+    // This node's tree moves on its own from now on: its record of a sync point with the peer is void.
+    const stateDir = this.#stateDir;
+    if (stateDir !== undefined) forgetSyncState(syncStateFile(stateDir));
     const [cmd, ...pre] = selfCommand();
     const child = new Deno.Command(cmd, {
       args: [...pre, "rfs-primary"],
@@ -91,6 +141,8 @@ export class RfsRuntime {
         notReplicatedPaths: r.notReplicatedPaths,
         notReplicatedRegexps: r.notReplicatedRegexps,
       })),
+      stateDir,
+      zoneSize: this.#rfs.ruZoneBlockSize,
     });
     const timer = setTimeout(
       () => mounted.reject(new Error("the replicated directories were not mounted in 30 s")),
@@ -189,7 +241,15 @@ export class RfsRuntime {
     this.#resync?.abort();
     const ctl = new AbortController();
     this.#resync = ctl;
+    this.#inSync = false;
+    const stateDir = this.#stateDir;
+    const file = stateDir === undefined ? undefined : syncStateFile(stateDir);
+    const prev = file === undefined ? undefined : loadSyncState(file);
+    const wasClean = prev?.records.some((r) => r?.clean) ?? false;
+    const done = new Map(prev?.resume ?? []);
     (async () => {
+      // A crash during the reintegration leaves a half-updated tree: not clean until it ends.
+      if (file !== undefined && prev !== undefined && wasClean) saveSyncState(file, withClean(prev, false));
       if (!this.#server) {
         // A primary whose replication process was killed (node service crash) leaves a dead FUSE mount on
         // each directory: opened through it, every access fails with ENOTCONN and the reintegration cannot
@@ -202,13 +262,17 @@ export class RfsRuntime {
           module: this.d.module,
           dirs: this.#rfs.replicated.map((r) => r.dir),
           allowedNodes: new Set([this.d.peer]),
-          onDesync: (reason) => this.d.log("E", "nfsbox", `Replication stream lost: ${reason}`),
+          onDesync: (reason) => {
+            this.d.log("E", "nfsbox", `Replication stream lost: ${reason}`);
+            // Ops acknowledged and not written are in the primary's recent window (src/rfs/zones/).
+            void this.#markClean();
+          },
           log: (level, m) => this.d.log(level, "nfsbox", m),
         });
         this.#server.start();
       }
       const session = await this.#server.waitForSession(this.#rfs.reiTimeoutMs);
-      await reintegrate({
+      const result = await reintegrate({
         session,
         mode,
         since,
@@ -224,10 +288,31 @@ export class RfsRuntime {
         signal: ctl.signal,
         onProgress: (p) => this.d.events.resyncProgress(p),
         log: (level, m) => this.d.log(level, "reintegre", m),
+        zones: prev === undefined ? undefined : {
+          records: prev.records,
+          resume: prev.resume,
+          onFileDone: (d, path, changes) => done.set(resumeKey(d, path), changes),
+        },
       });
+      if (file !== undefined) {
+        saveSyncState(file, {
+          records: result.syncPoints.map((p) => (p === null ? null : { ...p, clean: false })),
+          resume: new Map(),
+        });
+      }
+      if (!ctl.signal.aborted) this.#inSync = true;
     })().then(
       () => !ctl.signal.aborted && this.d.events.resyncFinished(),
-      (e) => !ctl.signal.aborted && this.d.events.resyncFailed((e as Error).message),
+      async (e) => {
+        // Interrupted while this node lives: what was copied is kept for the next attempt against the same map.
+        if (file !== undefined && prev !== undefined && wasClean) {
+          await this.#flush().catch(() => {});
+          try {
+            saveSyncState(file, { records: prev.records, resume: done });
+          } catch { /* stays not clean: the next resync goes by date */ }
+        }
+        if (!ctl.signal.aborted) this.d.events.resyncFailed((e as Error).message);
+      },
     );
   }
 
@@ -236,12 +321,13 @@ export class RfsRuntime {
     this.#resync = null;
   }
 
-  /** Leaving SECOND: stop serving the flow port. */
+  /** Leaving SECOND: stop serving the flow port; a clean stop after a completed resync marks the record clean. */
   async leaveSecond(): Promise<void> {
     this.abortResync();
     const s = this.#server;
     this.#server = null;
     await s?.close().catch(() => {});
+    await this.#markClean();
   }
 
   async close(): Promise<void> {
