@@ -36,7 +36,9 @@ export const MAX_EXHAUSTIVE_UNIVERSE = 10;
 /** Universes up to this size get searched lists and exactly minimal movement (no correction). */
 export const MAX_SEARCHED_UNIVERSE = 8;
 /** Move budget of the search: fixed (never a time limit) so that every node computes the same lists. */
-const SEARCH_MOVES = 200_000;
+const SEARCH_MOVES = 250_000;
+/** Steepest-descent iterations after the annealing (each costs up to ~3 ms for 8 nodes). */
+const POLISH_ITERATIONS = 40;
 
 /** One `<group>` of `<loadbalancing_list>`: its name and the power of every node that may serve it. */
 export type FarmGroup = { readonly name: string; readonly powers: Readonly<Record<string, number>> };
@@ -67,6 +69,8 @@ export function groupPowers(
 export const groupResourceName = (group: string) => `${group}_0`;
 
 import { searchBalancedLists } from "./farm_buckets_search.ts";
+import { polishBalancedLists } from "./farm_buckets_polish.ts";
+import { EQUAL_POWER_ORDERS } from "./farm_buckets_equal_table.ts";
 
 const sortedUnique = (names: readonly string[]) =>
   [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -190,6 +194,38 @@ function rendezvousLists(u: Universe, group: string): number[][] {
   return lists;
 }
 
+/**
+ * Lists from the embedded equal-power table when the positive powers form tiers of equal powers, each tier
+ * eclipsing the next (one tier: the default "equal"; several: chain HA such as 1, 64, 4096): in every
+ * membership the members of the highest tier present share alike, and the table restricted to them is
+ * balanced within one bucket. Power-0 nodes go last. Null when the powers have another shape.
+ */
+function equalTierLists(u: Universe, group: string): number[][] | null {
+  const values = [...new Set(u.powers.filter((p) => p > 0))].sort((a, b) => b - a);
+  if (values.some((v, k) => k > 0 && !precedes(values[k - 1], v))) return null;
+  const offset = fnv1a(`${group}\0buckets`) % BUCKET_COUNT;
+  // each tier is labelled 0..k−1 on its own: its full membership then gets the table's exact cases
+  const tiers = [...values, 0].map((v) => u.powers.flatMap((p, i) => (p === v ? [i] : [])));
+  return Array.from({ length: BUCKET_COUNT }, (_, t) => {
+    const order = EQUAL_POWER_ORDERS[(t + offset) % BUCKET_COUNT];
+    return tiers.flatMap((tier) => order.filter((label) => label < tier.length).map((label) => tier[label]));
+  });
+}
+
+/** Annealing from the greedy lists, then steepest descent on the worst pairs (farm_buckets_search.ts). */
+function searchedLists(u: Universe, seed: number): number[][] {
+  const shareTable = Array.from({ length: 1 << u.nodes.length }, (_, mask) => subsetShares(u.powers, mask));
+  const problem = {
+    n: u.nodes.length,
+    share: (mask: number, i: number) => shareTable[mask][i],
+    mustPrecede: (a: number, b: number) => precedes(u.powers[a], u.powers[b]),
+    seed,
+  };
+  const annealed = searchBalancedLists({ ...problem, start: balancedLists(u), moves: SEARCH_MOVES, hot: 2 });
+  if (annealed.violations === 0) return annealed.lists;
+  return polishBalancedLists({ ...problem, start: annealed.lists, iterations: POLISH_ITERATIONS }).lists;
+}
+
 type Preferences = { readonly universe: Universe; readonly lists: readonly (readonly string[])[] };
 
 const preferenceCache = new Map<string, Preferences>();
@@ -202,15 +238,7 @@ export function preferenceLists(group: FarmGroup): Preferences {
   if (cached) return cached;
   const n = universe.nodes.length;
   const lists = n <= MAX_SEARCHED_UNIVERSE
-    ? searchBalancedLists({
-      n,
-      share: (mask, i) => subsetShares(universe.powers, mask)[i],
-      mustPrecede: (a, b) => precedes(universe.powers[a], universe.powers[b]),
-      start: balancedLists(universe),
-      seed: fnv1a(key),
-      moves: SEARCH_MOVES,
-      hot: 2,
-    }).lists
+    ? (equalTierLists(universe, group.name) ?? searchedLists(universe, fnv1a(key)))
     : n <= MAX_EXHAUSTIVE_UNIVERSE
     ? balancedLists(universe)
     : rendezvousLists(universe, group.name);

@@ -20,6 +20,18 @@
 
 export const SEARCH_BUCKETS = 256;
 
+/**
+ * The allowed range of a (subset, node) count: |count − ideal| < 1 (floor or ceiling; the ideal itself when
+ * whole) for two-node memberships and the whole universe, the cases an administrator checks first (two
+ * equal nodes: 128/128); |count − ideal| ≤ 1 for the others, because the strict range for every subset
+ * was not reached (for 8 equal nodes it asks exactly 64 of 256 for each of 70 four-node subsets as well).
+ */
+export function strictRange(mask: number, n: number): boolean {
+  const withoutLowest = mask & (mask - 1);
+  const isPair = withoutLowest !== 0 && (withoutLowest & (withoutLowest - 1)) === 0;
+  return isPair || mask === (1 << n) - 1;
+}
+
 export type SearchInput = {
   readonly n: number;
   /** ideal fraction of node i under membership `mask` (0 when it takes no traffic) */
@@ -34,6 +46,13 @@ export type SearchInput = {
   /** annealing temperature, from `hot` down to `cold` (geometric) */
   readonly hot?: number;
   readonly cold?: number;
+  /**
+   * Optional symmetry: node relabelings forming a group (the first one the identity) whose size divides 256.
+   * Buckets then come in orbits: list(o·G + k) = relabeling k applied to list(o·G), and every move is made
+   * on a whole orbit, so the family stays invariant and symmetric (subset, node) pairs are balanced alike.
+   * Used offline to find the equal-power table (farm_buckets_equal_table.ts).
+   */
+  readonly relabelings?: readonly (readonly number[])[];
 };
 
 export type SearchResult = {
@@ -71,8 +90,9 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
       if (((mask >> i) & 1) === 0) continue;
       const x = B * input.share(mask, i);
       ideal[mask * n + i] = x;
-      lo[mask * n + i] = Math.ceil(x - 1 + 1e-9);
-      hi[mask * n + i] = Math.floor(x + 1 - 1e-9);
+      const slack = strictRange(mask, n) ? -1e-9 : 1e-9;
+      lo[mask * n + i] = Math.ceil(x - 1 - slack);
+      hi[mask * n + i] = Math.floor(x + 1 + slack);
       if (x > 0) active[mask] = 1;
     }
   }
@@ -81,7 +101,12 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
     for (let b = 0; b < n; b++) must[a * n + b] = a !== b && input.mustPrecede(a, b) ? 1 : 0;
   }
   const perm = new Uint8Array(B * n);
-  input.start.forEach((list, t) => list.forEach((e, k) => (perm[t * n + k] = e)));
+  const G = input.relabelings?.length ?? 1;
+  input.start.forEach((list, t) => {
+    const g = input.relabelings?.[t % G];
+    const from = input.start[t - (t % G)];
+    for (let k = 0; k < n; k++) perm[t * n + k] = g ? g[from[k]] : list[k];
+  });
   const cnt = new Int32Array(M * n);
   for (let t = 0; t < B; t++) {
     for (let mask = 1; mask < M; mask++) {
@@ -170,10 +195,30 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
     } else {
       p = random() % (n - 1);
     }
-    if (must[perm[base + p] * n + perm[base + p + 1]]) continue;
-    const d = deltaOfSwap(base, p);
-    if (d > 0 && random() / 4294967296 >= Math.exp(-d / temperature)) continue;
-    applySwap(base, p);
+    if (G === 1) {
+      if (must[perm[base + p] * n + perm[base + p + 1]]) continue;
+      const d = deltaOfSwap(base, p);
+      if (d > 0 && random() / 4294967296 >= Math.exp(-d / temperature)) continue;
+      applySwap(base, p);
+      total += d;
+      continue;
+    }
+    // the whole orbit moves: apply one swap after the other (they may touch the same counts), undo if refused
+    const orbit = (base / n - ((base / n) % G)) * n;
+    let blocked = false;
+    for (let k = 0; k < G && !blocked; k++) {
+      blocked = must[perm[orbit + k * n + p] * n + perm[orbit + k * n + p + 1]] === 1;
+    }
+    if (blocked) continue;
+    let d = 0;
+    for (let k = 0; k < G; k++) {
+      d += deltaOfSwap(orbit + k * n, p);
+      applySwap(orbit + k * n, p);
+    }
+    if (d > 0 && random() / 4294967296 >= Math.exp(-d / temperature)) {
+      for (let k = G - 1; k >= 0; k--) applySwap(orbit + k * n, p);
+      continue;
+    }
     total += d;
   }
 
