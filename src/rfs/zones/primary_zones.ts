@@ -46,7 +46,7 @@ export class PrimaryZones {
   /** Called by the sink in the same synchronous stretch as the change of the tree, before it is sent. */
   note(dir: number, op: TreeOp): void {
     const c = this.#client;
-    this.trackers[dir]?.note(op, c !== null && c.state === "connected" && !c.needsResync);
+    this.trackers[dir]?.note(op, c !== null && c.state === "connected" && !c.needsResync, Date.now());
   }
 
   secondaryLost(): void {

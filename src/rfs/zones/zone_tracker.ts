@@ -7,7 +7,10 @@
 //   secondary is lost, the window is merged into the map: ops it acknowledged on receipt (async="second")
 //   but had not yet written when it stopped are then copied again at its next reintegration.
 // - When the secondary reports "synced", the map is cleared and its generation bumped: the secondary
-//   records that generation and uses the map at its next reintegration only if it still matches.
+//   records that generation and uses the map at its next reintegration only if it still matches. The
+//   window is cleared too (what came before the sync point was copied by the reintegration itself), except
+//   the ops of the last seconds: "synced" takes a round trip to arrive, and ops sent meanwhile may still
+//   sit unwritten in the secondary's queue.
 // - The file on disk says "not clean" from start() until close() writes the whole map (see zone_store.ts).
 
 import { ZoneMap } from "./zone_map.ts";
@@ -15,11 +18,24 @@ import { encodeZoneFile, loadZoneState, writeFileDurably, type ZoneState } from 
 import { encodeZoneAnswer } from "./zone_query.ts";
 import type { TreeOp } from "../tree_op.ts";
 
+const TAIL_MS = 2000;
+
+/** The op as far as zones go: a write's data is not kept, only its range. */
+function lighten(op: TreeOp): TreeOp {
+  return op.kind === "write"
+    ? { kind: "fallocate", path: op.path, mode: 0, offset: op.offset, length: op.data.length }
+    : op.kind === "setxattr"
+    ? { kind: "removexattr", path: op.path, name: op.name }
+    : op;
+}
+
 export class ZoneTracker {
   readonly state: ZoneState;
   #recent: ZoneMap;
   #previous: ZoneMap;
   #closed = false;
+  /** ops of the last TAIL_MS (without their data), kept across a sync point */
+  #tail: { at: number; op: TreeOp }[] = [];
 
   private constructor(readonly file: string, zoneSize: number) {
     this.state = loadZoneState(file, zoneSize);
@@ -35,10 +51,14 @@ export class ZoneTracker {
   }
 
   /** One op applied to the primary's tree; `inSync`: the secondary is connected and synced. */
-  note(op: TreeOp, inSync: boolean): void {
+  note(op: TreeOp, inSync: boolean, now: number): void {
     if (this.#closed) return;
     this.#recent.note(op);
     if (!inSync) this.state.map.note(op);
+    this.#tail.push({ at: now, op: lighten(op) });
+    let old = 0;
+    while (old < this.#tail.length && this.#tail[old].at < now - TAIL_MS) old++;
+    if (old > 0) this.#tail.splice(0, old);
   }
 
   /** Called every 30 s: the window keeps the ops of the last 30 to 60 s. */
@@ -59,6 +79,9 @@ export class ZoneTracker {
     this.state.generation++;
     this.state.sinceMs = now;
     this.state.trusted = true;
+    this.#previous = new ZoneMap(this.state.map.zoneSize);
+    this.#recent = new ZoneMap(this.state.map.zoneSize);
+    for (const t of this.#tail) if (t.at >= now - TAIL_MS) this.#recent.note(t.op);
     if (!this.#closed) writeFileDurably(this.file, encodeZoneFile(this.state, false));
   }
 

@@ -22,8 +22,8 @@ Deno.test("a map written at a clean stop is read back whole and trusted", () =>
   withDir((dir) => {
     const file = join(dir, "zones.json");
     const t = ZoneTracker.start(file, Z);
-    t.note(write("a/f", 3 * Z), false);
-    t.note({ kind: "rename", from: "old", to: "new", flags: 0 }, false);
+    t.note(write("a/f", 3 * Z), false, 0);
+    t.note({ kind: "rename", from: "old", to: "new", flags: 0 }, false, 0);
     t.close();
     const s = loadZoneState(file, Z);
     assert.equal(s.trusted, true);
@@ -37,7 +37,7 @@ Deno.test("after a crash (no clean stop) the map is not trusted but keeps its id
     const file = join(dir, "zones.json");
     const t = ZoneTracker.start(file, Z);
     t.secondarySynced(1_700_000_000_000);
-    t.note(write("f", 0), false);
+    t.note(write("f", 0), false, 0);
     // killed here: close() never runs
     const s = loadZoneState(file, Z);
     assert.equal(s.trusted, false);
@@ -60,7 +60,7 @@ Deno.test("a map written with another ruzone_blocksize is not trusted", () =>
   withDir((dir) => {
     const file = join(dir, "zones.json");
     const t = ZoneTracker.start(file, Z);
-    t.note(write("f", 0), false);
+    t.note(write("f", 0), false, 0);
     t.close();
     assert.equal(loadZoneState(file, 2 * Z).trusted, false);
   }));
@@ -68,20 +68,31 @@ Deno.test("a map written with another ruzone_blocksize is not trusted", () =>
 Deno.test("ops while in sync are not recorded, until the secondary is lost (recent window)", () =>
   withDir((dir) => {
     const t = ZoneTracker.start(join(dir, "zones.json"), Z);
-    t.note(write("old", 0), true);
+    t.note(write("old", 0), true, 0);
     t.rotate();
     t.rotate(); // "old" has left the window
-    t.note(write("f", 0), true);
+    t.note(write("f", 0), true, 0);
     assert.equal(t.state.map.lookup("f"), undefined);
     t.secondaryLost();
     assert.ok(t.state.map.lookup("f"));
     assert.equal(t.state.map.lookup("old"), undefined);
   }));
 
+Deno.test("a sync point clears the recent window except the ops of the last seconds", () =>
+  withDir((dir) => {
+    const t = ZoneTracker.start(join(dir, "zones.json"), Z);
+    t.note(write("long-ago", 0), false, 1_000);
+    t.note(write("just-now", 0), false, 9_500);
+    t.secondarySynced(10_000);
+    t.secondaryLost();
+    assert.equal(t.state.map.lookup("long-ago"), undefined);
+    assert.ok(t.state.map.lookup("just-now"));
+  }));
+
 Deno.test("a sync point clears the map and bumps the generation", () =>
   withDir((dir) => {
     const t = ZoneTracker.start(join(dir, "zones.json"), Z);
-    t.note(write("f", 0), false);
+    t.note(write("f", 0), false, 0);
     t.secondarySynced(42);
     assert.ok(t.state.map.isEmpty);
     assert.deepEqual([t.state.generation, t.state.sinceMs], [1, 42]);
@@ -90,8 +101,8 @@ Deno.test("a sync point clears the map and bumps the generation", () =>
 Deno.test("the answer for a directory carries its children's zones, or says it is all new", () =>
   withDir((dir) => {
     const t = ZoneTracker.start(join(dir, "zones.json"), Z);
-    t.note(write("d/f", 2 * Z), false);
-    t.note({ kind: "mkdir", path: "n", mode: 0o755, uid: 0, gid: 0 }, false);
+    t.note(write("d/f", 2 * Z), false, 0);
+    t.note({ kind: "mkdir", path: "n", mode: 0o755, uid: 0, gid: 0 }, false, 0);
     const a = decodeZoneAnswer(t.answer("d", 1 << 20));
     assert.equal(a.mapId, t.state.mapId);
     assert.equal(countZones(a.files.get("f")!.bits), 1);
