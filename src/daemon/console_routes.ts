@@ -160,7 +160,12 @@ export async function clusterModuleRows(s: NodeService): Promise<ConsoleNodeRow[
 }
 
 /** As onNode, for an answer that is a file (a snapshot zip): the bytes pass through; errors stay JSON. */
-async function bytesOnNode(s: NodeService, req: ApiRequest, path: string): Promise<ApiResult> {
+async function bytesOnNode(
+  s: NodeService,
+  req: ApiRequest,
+  path: string,
+  filename: string,
+): Promise<ApiResult> {
   const local = resolveNode(s, req.params.node);
   let r: ApiResponse;
   if (local) {
@@ -187,7 +192,6 @@ async function bytesOnNode(s: NodeService, req: ApiRequest, path: string): Promi
   if (r.status !== 200 || !r.bytes) {
     return { json: r.json ?? { error: `HTTP ${r.status}` }, status: r.status === 200 ? 502 : r.status };
   }
-  const filename = /filename="([^"]+)"/.exec(r.contentType ?? "")?.[1];
   return { bytes: r.bytes, contentType: r.contentType || "application/octet-stream", filename };
 }
 
@@ -351,7 +355,13 @@ export function consoleRoutes(s: NodeService): Route[] {
       summary: "A node's module snapshot zip, through this node (console)",
       mutates: false,
       requiredRole: "Control",
-      handler: (req) => bytesOnNode(s, req, `/api/v1/modules/${enc(req.params.module)}/snapshot`),
+      handler: (req) =>
+        bytesOnNode(
+          s,
+          req,
+          `/api/v1/modules/${enc(req.params.module)}/snapshot`,
+          `snapshot_${req.params.node}_${req.params.module}.zip`,
+        ),
     },
     {
       method: "get",

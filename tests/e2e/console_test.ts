@@ -2,7 +2,10 @@
 // The browser console against two real node services, in headless chromium: log in by keyboard, see both
 // nodes' tiles, swap as a Control user and watch the roles exchange, read the log and a resource's history
 // through node1 for node2, see a Monitor user get no actions (and a refused direct call) at 375 px wide,
-// have the cluster.xml editor flag an error with its line, and see a stopped node as an ERROR tile.
+// have the cluster.xml editor flag an error with its line, and see a stopped node as an ERROR tile. The
+// states arrive over server-sent events (no polling while the stream is live); the command log shows the
+// swap and who did it; the userconfig.xml form changes a field and keeps what it does not show.
+// Nodes on 127.0.0.41/.42, so this test does not wait for the integration tests' 127.0.0.2/.3.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -10,7 +13,9 @@ import { chromiumSkipReason, launchChromium } from "../support/chromium.ts";
 import { withNodes } from "../integration/node_harness.ts";
 import { establishPair, MODULE, setupMirror } from "../integration/mirror_harness.ts";
 
-const NODE1 = "http://127.0.0.2:9010";
+const ADDR1 = "127.0.0.41";
+const ADDR2 = "127.0.0.42";
+const NODE1 = `http://${ADDR1}:9010`;
 /** Where the console is served: by node1 itself (src/web/console.ts mounted in src/web/app.ts). */
 const consoleUrl = `${NODE1}/console/`;
 const ARTIFACTS = join(import.meta.dirname!, "..", "..", "test-artifacts", "console");
@@ -54,8 +59,11 @@ Deno.test({
   sanitizeResources: false, // playwright keeps its pipe to chromium until the context closes
   sanitizeOps: false,
   fn: async () => {
-    await withNodes([["node1", "127.0.0.2"], ["node2", "127.0.0.3"]], async ([n1, n2], root) => {
-      await setupMirror(n1, n2, root);
+    await withNodes([["node1", ADDR1], ["node2", ADDR2]], async ([n1, n2], root) => {
+      // An element and a comment the userconfig form does not show, to see them survive its round trip.
+      await setupMirror(n1, n2, root, {
+        extra: '<!-- kept by the console form --><errd polltimer="10s"></errd>',
+      });
       await establishPair(n1, n2);
       for (const u of Object.values(USERS)) {
         await n1.ok("webservercfg", "-passwd", u.password, "-user", u.name, "-role", u.role);
@@ -68,16 +76,25 @@ Deno.test({
         `node1 does not serve the console at ${consoleUrl}: wire mountConsole (docs/console.md)`,
       );
       await served.body?.cancel();
+      const anonymous = await fetch(`${NODE1}/api/v1/events`);
+      assert.equal(anonymous.status, 401, "the event stream needs a login like every read");
+      await anonymous.body?.cancel();
       assert.match(csp, /script-src 'self'/);
       assert.doesNotMatch(csp, /unsafe-inline/);
 
       const browser = await launchChromium();
       try {
         const { page } = browser;
+        // Every request the page makes, to see which feed it uses.
+        const requests: string[] = [];
+        page.on("request", (r) => requests.push(new URL(r.url()).pathname));
         // Control: both nodes, then a swap chosen with the keyboard in node1's actions menu.
         await loginByKeyboard(page, USERS.control);
         await waitTileState(page, "node1", "PRIM (Ready)");
         await waitTileState(page, "node2", "SECOND (Ready)");
+        await page.waitForSelector('#feed[data-mode="live"]');
+        assert.ok(requests.includes("/api/v1/events"), "the page opened the event stream");
+        const polledBefore = requests.filter((p) => p === "/api/v1/cluster/modules").length;
         assert.match(await page.textContent(`${tile("node1")} .detail`) ?? "", /\S/);
         assert.equal(await page.getAttribute(tile("node1"), "class"), "tile tile-green");
         await shot(page, "1-control-monitoring");
@@ -89,6 +106,46 @@ Deno.test({
         await waitTileState(page, "node2", "PRIM (Ready)");
         await shot(page, "2-after-swap");
         assert.match(await n1.ok("log", "-m", MODULE, "-A"), /Action swap called by carol@/);
+        // The new states came over the stream: the page did not poll, and it is still live.
+        assert.equal(requests.filter((p) => p === "/api/v1/cluster/modules").length, polledBefore);
+        assert.equal(await page.getAttribute("#feed", "data-mode"), "live");
+
+        // A change made outside the browser shows without a reload too (the secondary, node1, stops and
+        // comes back: the roles stay as the swap left them).
+        await n1.ok("stop", "-m", MODULE);
+        await waitTileState(page, "node1", "STOP (NotReady)");
+        await waitTileState(page, "node2", "ALONE (Ready)");
+        await n1.ok("start", "-m", MODULE);
+        await waitTileState(page, "node1", "SECOND (Ready)", 60_000);
+        await waitTileState(page, "node2", "PRIM (Ready)", 60_000);
+        assert.equal(requests.filter((p) => p === "/api/v1/cluster/modules").length, polledBefore);
+
+        // The command log names the swap and carol; a snapshot of node2 comes through node1.
+        await page.click('a:text("Commands log")');
+        await page.waitForFunction(() =>
+          [...document.querySelectorAll("table.commands tr[data-kind=START]")].some((tr) =>
+            /commands\/swap/.test(tr.querySelector(".what")?.textContent ?? "") &&
+            /^carol@/.test(tr.querySelector(".who")?.textContent ?? "")
+          )
+        );
+        await shot(page, "2b-command-log");
+        const snapshot = await page.evaluate(async (module) => {
+          const r = await fetch(`/api/v1/nodes/node2/modules/${module}/snapshot`);
+          const bytes = new Uint8Array(await r.arrayBuffer());
+          return {
+            status: r.status,
+            type: r.headers.get("content-type"),
+            disposition: r.headers.get("content-disposition"),
+            magic: Array.from(bytes.slice(0, 2)),
+          };
+        }, MODULE);
+        assert.deepEqual(snapshot, {
+          status: 200,
+          type: "application/zip",
+          disposition: `attachment; filename="snapshot_node2_${MODULE}.zip"`,
+          magic: [0x50, 0x4b],
+        });
+        await page.click('a:text("Monitoring")');
 
         // node2's log and state.local history, read through node1.
         await page.click(`${tile("node2")} a:text("Log")`);
@@ -159,9 +216,9 @@ Deno.test({
         await page.waitForSelector(".verdict-ok");
         const xml = await page.inputValue("#cluster-xml");
         const lines = xml.split("\n");
-        const bad = lines.findIndex((l) => l.includes('addr="127.0.0.3"'));
+        const bad = lines.findIndex((l) => l.includes(`addr="${ADDR2}"`));
         assert.ok(bad > 0, xml);
-        lines[bad] = lines[bad].replace('addr="127.0.0.3"', 'addr="127.0.0.3.9"');
+        lines[bad] = lines[bad].replace(`addr="${ADDR2}"`, `addr="${ADDR2}.9"`);
         await page.fill("#cluster-xml", lines.join("\n"));
         await page.waitForSelector(".verdict-error .error-line");
         assert.equal(await page.textContent(".verdict-error .error-line"), `Line ${bad + 1}:`);
@@ -172,6 +229,37 @@ Deno.test({
         await page.waitForSelector(".verdict-ok");
         assert.match(await page.textContent(".verdict-ok") ?? "", /node1, node2/);
 
+        // Admin: the userconfig.xml form changes the heartbeat pulse and keeps what it does not show.
+        await page.click('nav[aria-label="sections"] a:text("Modules")');
+        await page.click(`table.modules a:text("${MODULE}")`);
+        await page.waitForSelector("#uc-pulse");
+        assert.equal(await page.inputValue("#uc-pulse"), "200ms");
+        await page.fill("#uc-pulse", "300ms");
+        await page.press("#uc-pulse", "Tab");
+        await page.click("#uc-save");
+        await page.waitForSelector("#uc-verdict.verdict-ok");
+        const saved = await page.evaluate(async (module) => {
+          return await (await fetch(`/api/v1/modules/${module}/userconfig`)).text();
+        }, MODULE);
+        assert.match(saved, /<heart pulse="300ms" timeout="1s">/);
+        assert.match(saved, /<!-- kept by the console form -->/);
+        assert.match(saved, /<errd polltimer="10s"><\/errd>|<errd polltimer="10s"\/>/);
+        assert.match(saved, /<user nicestoptimeout="10s" forcestoptimeout="10s"\/>/);
+        // A refused text is not saved: the node names the problem and the file stays as it was.
+        await page.fill("#uc-pulse", "fast");
+        await page.press("#uc-pulse", "Tab");
+        await page.click("#uc-save");
+        await page.waitForSelector("#uc-verdict.verdict-error");
+        assert.match(await page.textContent("#uc-verdict") ?? "", /pulse/);
+        assert.equal(
+          await page.evaluate(
+            async (m) => await (await fetch(`/api/v1/modules/${m}/userconfig`)).text(),
+            MODULE,
+          ),
+          saved,
+        );
+        await shot(page, "6b-userconfig-form");
+
         // A node that stops answering becomes a red ERROR tile; the other node takes over.
         await page.click('a:text("Monitoring")');
         await waitTileState(page, "node2", "SECOND (Ready)");
@@ -181,6 +269,11 @@ Deno.test({
         await shot(page, "7-node2-error");
 
         assert.deepEqual(browser.problems, []);
+      } catch (e) {
+        // What the page showed when it failed, next to the step screenshots.
+        await shot(browser.page, "failure").catch(() => {});
+        console.error("browser problems:", browser.problems);
+        throw e;
       } finally {
         await browser.close();
       }
