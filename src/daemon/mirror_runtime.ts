@@ -145,6 +145,7 @@ export class MirrorRuntime {
         log: (level, component, message) => d.log.append({ at: Date.now(), component, level, message }),
         events: {
           lost: (reason) => this.#dispatch({ kind: "replicationLost", reason }),
+          failed: () => this.#supervisor?.detected("stopstart", "nfsbox"),
           resyncProgress: (percent) => this.#dispatch({ kind: "resyncProgress", percent }),
           resyncFinished: () => {
             this.#syncPolicyDone();

@@ -255,6 +255,14 @@ export class ModuleSupervisor {
     this.d.waitRules(status, m.waitRule);
   }
 
+  /**
+   * A detector outside the supervisor (the replication runtime: FUSE server dead or not answering) asks for
+   * an action; it counts toward maxloop like a checker's.
+   */
+  detected(action: "stopstart" | "restart" | "stop", identity: string): void {
+    this.#detector(action, identity);
+  }
+
   /** A detector asks for an action: maxloop decides whether it runs, or stops the module instead. */
   #detector(action: string, identity: string, rule?: string): void {
     // The server is going down: further detections would only count toward a maxloop the reboot resets.

@@ -16,6 +16,7 @@ import {
   withClean,
 } from "../rfs/zones/sync_record.ts";
 import { clearStaleMount } from "../rfs/fuse/mod.ts";
+import { MountWatchdog } from "../rfs/mount_watchdog.ts";
 import { scrubbedEnv } from "../platform/child_env.ts";
 import { selfCommand } from "../platform/self_command.ts";
 import type { ResyncMode } from "../core/mirror_types.ts";
@@ -24,6 +25,8 @@ type Log = (level: "I" | "E" | "C", component: string, message: string) => void;
 
 export type RfsEvents = {
   lost(reason: string): void;
+  /** The primary's FUSE server died or stopped answering: the module must restart (spec §7.1 checktime). */
+  failed(reason: string): void;
   resyncProgress(percent: number): void;
   resyncFinished(): void;
   resyncFailed(reason: string): void;
@@ -49,6 +52,9 @@ export class RfsRuntime {
   #server: ReplicationServer | null = null;
   #resync: AbortController | null = null;
   #lastConnectAt = 0;
+  #watchdog: MountWatchdog | null = null;
+  /** primaryDown is stopping the child: its exit is expected */
+  #stopping = false;
   /** SECOND and in sync: if the session ends while this node lives, the sync record becomes clean */
   #inSync = false;
 
@@ -158,9 +164,33 @@ export class RfsRuntime {
     } finally {
       clearTimeout(timer);
     }
+    this.#watchdog = new MountWatchdog({
+      dirs: this.#rfs.replicated.map((r) => r.dir),
+      checkTimeMs: this.#rfs.checkTimeMs,
+      checkIntervalMs: this.#rfs.checkIntervalMs,
+      onFailure: (reason) => this.#failed(child, reason),
+    });
+    this.#watchdog.start();
+  }
+
+  /**
+   * The FUSE server died or froze: kill it (a frozen one holds the application's requests; its death
+   * aborts them with an error rather than leave them hanging), then ask for a restart of the module. The
+   * stale mount is detached when the directories are mounted again.
+   */
+  #failed(child: Deno.ChildProcess, reason: string): void {
+    if (this.#child !== child || this.#stopping) return;
+    this.#watchdog?.stop();
+    this.#watchdog = null;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    this.d.log("C", "nfsbox", reason);
+    this.d.events.failed(reason);
   }
 
   async #readEvents(child: Deno.ChildProcess, mounted: PromiseWithResolvers<void>): Promise<void> {
+    let wasMounted = false;
     let buf = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
       buf += chunk;
@@ -176,6 +206,7 @@ export class RfsRuntime {
         }
         switch (e.event) {
           case "mounted":
+            wasMounted = true;
             mounted.resolve();
             break;
           case "connected":
@@ -202,6 +233,11 @@ export class RfsRuntime {
       }
     }
     mounted.reject(new Error("the replication process exited"));
+    const st = await child.status;
+    // An exit before the mount is primaryUp's failure, reported by its rejection.
+    if (wasMounted) {
+      this.#failed(child, `Replication process exited unexpectedly (${st.signal ?? `code ${st.code}`})`);
+    }
   }
 
   async #send(obj: unknown): Promise<void> {
@@ -220,8 +256,11 @@ export class RfsRuntime {
 
   /** After the forced stop_prim: unmount (the directories then show the same files directly). */
   async primaryDown(): Promise<void> {
+    this.#watchdog?.stop();
+    this.#watchdog = null;
     const child = this.#child;
     if (!child) return;
+    this.#stopping = true;
     await this.#send({ cmd: "stop" });
     const timer = setTimeout(() => {
       try {
@@ -232,6 +271,7 @@ export class RfsRuntime {
     await child.status;
     clearTimeout(timer);
     this.#child = null;
+    this.#stopping = false;
     this.#connected = false;
     this.#connecting = false;
   }
