@@ -175,7 +175,9 @@ export class AuthService {
         throttle.recordFailure(fields.user, address, now);
         this.deps.log?.(`login failed for '${fields.user.slice(0, 64)}' from ${address}`);
       }
-      return json({ error: result.message }, result.reason === "unavailable" ? 503 : 401);
+      // The password was right but no role follows from it: say so (403), it is no guess to slow down.
+      const status = result.reason === "unavailable" ? 503 : result.reason === "no-role" ? 403 : 401;
+      return json({ error: result.message }, status);
     }
     throttle.recordSuccess(fields.user, address);
     const session = this.openSession(result.user, result.role, now);

@@ -1,29 +1,42 @@
-// Where credentials are checked. Only the users file is implemented; LDAP/Active Directory and OpenID
-// Connect (spec §9.1: Define useldap / useopenid) plug in behind the same interface later.
+// Where credentials are checked: the users file (here), an administrator's program in front of LDAP/AD,
+// PAM or RADIUS (command_auth_provider.ts), several of them in turn (chain_auth_provider.ts), chosen by
+// SAFE/web/conf/auth.json (auth_config.ts). OpenID Connect is a redirect flow ending in
+// AuthService.openSession (docs/security.md).
 import { dummyHash, verifyPassword } from "./password_hash.ts";
 import type { Role } from "./roles.ts";
 import { DEFAULT_CONSOLE_USER, FileUserStore, UserStoreError } from "./user_store.ts";
 
 export type CredentialVerdict =
-  | { readonly ok: true; readonly user: string; readonly role: Role }
+  | {
+    readonly ok: true;
+    /** The name the session carries (a directory may canonicalise what was typed). */
+    readonly user: string;
+    /** The highest role the identity maps to. */
+    readonly role: Role;
+    /** The directory groups the role was derived from, for the log; absent for file users. */
+    readonly groups?: readonly string[];
+  }
   | {
     readonly ok: false;
-    /** bad-credentials: unknown user or wrong password (never told apart); not-configured: no users. */
-    readonly reason: "bad-credentials" | "not-configured" | "unavailable";
+    /**
+     * bad-credentials: unknown user or wrong password (never told apart); not-configured: no users;
+     * unavailable: the source cannot answer now (damaged file, directory down); no-role: the password was
+     * right but the identity maps to no role.
+     */
+    readonly reason: "bad-credentials" | "not-configured" | "unavailable" | "no-role";
     /** Safe to show to the person logging in. */
     readonly message: string;
   };
 
 /**
- * A source of identities for the form login (POST /login).
+ * A source of identities for the form login (POST /login). Asynchronous: it may ask a remote directory.
  *
- * - `verifyPassword` must take about the same time whether or not the user exists.
- * - An LDAP provider binds as `binddn`, searches `searchurl` for the user, binds as the user's DN with the
- *   password, then maps group membership (admingroup / controlgroup / monitorgroup) to a role; a user in
- *   no group is refused, never given a default role.
- * - An OpenID Connect provider does not see passwords: it will add a redirect flow (/openid) that ends in
- *   the same session creation (`AuthService.openSession`) with the role from AdminClaim / ControlClaim /
- *   MonitorClaim; its `verifyPassword` answers "unavailable".
+ * - `verifyPassword` should take about the same time whether or not the user exists.
+ * - A directory provider (LDAP, AD) binds as the user, reads the user's groups, and maps them to a role with
+ *   `roleFromGroups` (group_roles.ts): the highest mapped role wins; a user in no mapped group gets
+ *   `no-role`, never a default role. `CommandAuthProvider` does this with the administrator's program.
+ * - An OpenID Connect provider does not see passwords: it adds a redirect flow (/openid) that ends in the
+ *   same session creation (`AuthService.openSession`) with the role from its claims mapped the same way.
  */
 export interface AuthProvider {
   readonly name: string;

@@ -1,6 +1,7 @@
 // Authentication and authorisation of the web service: users file, sessions, CSRF, API keys, throttling.
 import { apiKeysFilePath, ApiKeyStore } from "./api_keys.ts";
 import { FileAuthProvider } from "./auth_provider.ts";
+import { authConfigFilePath, ConfiguredAuthProvider } from "./auth_config.ts";
 import { dummyHash } from "./password_hash.ts";
 import { type AuthPolicy, AuthService } from "./auth_middleware.ts";
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from "./login_throttle.ts";
@@ -11,6 +12,10 @@ export * from "./roles.ts";
 export * from "./password_hash.ts";
 export * from "./user_store.ts";
 export * from "./auth_provider.ts";
+export * from "./group_roles.ts";
+export * from "./command_auth_provider.ts";
+export * from "./chain_auth_provider.ts";
+export * from "./auth_config.ts";
 export * from "./sessions.ts";
 export * from "./csrf.ts";
 export * from "./api_keys.ts";
@@ -28,13 +33,20 @@ export type FileAuthOptions = {
   readonly log?: (message: string) => void;
 };
 
-/** The node service's auth, backed by the files under SAFE/web/conf (the only provider so far). */
+/**
+ * The node service's auth, backed by the files under SAFE/web/conf: users in user.json, and whatever
+ * auth.json adds (an authentication program in front of a directory).
+ */
 export function createFileAuthService(options: FileAuthOptions): AuthService {
   const log = options.log ?? ((m: string) => console.error(m));
   // Computed now, so the first login with an unknown user name is not slower than later ones.
   void dummyHash();
   return new AuthService({
-    provider: new FileAuthProvider(new FileUserStore(usersFilePath(options.safe)), log),
+    provider: new ConfiguredAuthProvider(
+      authConfigFilePath(options.safe),
+      new FileAuthProvider(new FileUserStore(usersFilePath(options.safe)), log),
+      log,
+    ),
     sessions: new SessionStore(options.sessions),
     throttle: new LoginThrottle({ ...DEFAULT_THROTTLE, ...options.throttle }),
     apiKeys: new ApiKeyStore(apiKeysFilePath(options.safe)),
