@@ -1,38 +1,72 @@
-// Reintegration throughput: a full reintegration of N MB in M files from a primary tree into an empty
-// secondary tree over loopback TCP — the primary's ReplicationClient in a child process (as on two
-// nodes, each side has its own CPU), the ReplicationServer + reintegrate here — against `rsync -a` of the
-// same tree into another empty directory, in the same run. Then the same two on the unchanged trees (the
-// "nothing to copy" pass, which measures the walk and compare cost).
-// Usage: deno run -A scripts/bench/resync.ts [--mb=200] [--files=2000] [--nbrei=6] [--dir=/var/tmp]
-//        [--same-process] (both sides on one JS thread)
+// Reintegration vs `rsync -a`, same tree, same run (docs/replication.md, "Benchmark"):
+//  (a) full initial copy of a tree into an empty secondary ÷ `rsync -a` of it into an empty directory;
+//  (b) resynchronisation after the secondary missed changes to 1 % of the tree (random zones of random
+//      files, written on the primary while ALONE) ÷ `rsync -a` of the same change onto an up-to-date copy.
+// The primary (ReplicationClient + zone bitmaps, as in `safekit rfs-primary` minus the FUSE mount) runs in
+// a child process, the secondary (ReplicationServer + reintegrate) here, over loopback TCP on 127.0.0.82.
+// Several rounds; medians.
+// Usage: deno run -A scripts/bench/resync.ts [--size=2048 MiB] [--files=256] [--rounds=3] [--nbrei=6]
+//        [--zone=1048576 (ruzone_blocksize)] [--change=1 (% of the tree)] [--write=<bytes, default: one
+//        aligned zone>] [--dir=/var/tmp]
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openTreeRoot } from "../../src/rfs/beneath_root.ts";
 import { ReplicationClient } from "../../src/rfs/replication_client.ts";
-import { ReplicationServer } from "../../src/rfs/replication_server.ts";
-import { reintegrate } from "../../src/rfs/reintegration.ts";
+import { ReplicationServer, type ReplicationSession } from "../../src/rfs/replication_server.ts";
+import { reintegrate, type SyncRecord } from "../../src/rfs/reintegration.ts";
+import { PrimaryZones } from "../../src/rfs/zones/primary_zones.ts";
+import { applyTreeOpSync } from "../../src/rfs/apply_tree_op.ts";
 
+const HOST = "127.0.0.82";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    mb: { type: "string", default: "200" },
-    files: { type: "string", default: "2000" },
+    size: { type: "string", default: "2048" },
+    files: { type: "string", default: "256" },
+    rounds: { type: "string", default: "3" },
     nbrei: { type: "string", default: "6" },
+    zone: { type: "string", default: String(1 << 20) },
+    change: { type: "string", default: "1" },
+    write: { type: "string" },
     dir: { type: "string" },
-    "same-process": { type: "boolean", default: false },
     // internal: the child that plays the primary
     "primary-of": { type: "string" },
     port: { type: "string" },
     key: { type: "string" },
+    state: { type: "string" },
   },
 });
+const zoneSize = Number(values.zone);
 
-function primaryClient(dir: string, port: number, key: Uint8Array) {
+/** Deterministic pseudo-random numbers: every round changes different zones, reproducibly. */
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+function randomBytes(n: number, rand: () => number): Uint8Array {
+  const out = new Uint8Array(n);
+  const words = new Uint32Array(out.buffer, 0, n >> 2);
+  for (let i = 0; i < words.length; i++) words[i] = (rand() * 2 ** 32) >>> 0;
+  return out;
+}
+
+async function runPrimary(): Promise<never> {
+  const key = Uint8Array.from(values.key!.match(/../g)!.map((h) => parseInt(h, 16)));
+  const dir = values["primary-of"]!;
   const root = openTreeRoot(dir);
+  const zones = new PrimaryZones(values.state!, zoneSize, 1);
+  zones.serve([root.fd]);
+  const say = (s: string) => console.log(s);
   const client = new ReplicationClient({
-    host: "127.0.0.72",
-    port,
+    host: HOST,
+    port: Number(values.port),
     clusterKey: key,
     node: "primary",
     module: "bench",
@@ -40,108 +74,249 @@ function primaryClient(dir: string, port: number, key: Uint8Array) {
     async: "second",
     lockTimeoutMs: 100_000,
     sendTimeoutMs: 30_000,
+    onSecondaryLost: () => {
+      zones.secondaryLost();
+      say("lost");
+    },
+    onSecondarySynced: () => {
+      zones.secondarySynced(Date.now());
+      say("synced");
+    },
   });
-  return { client, root };
+  zones.attach(client);
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let buf = "";
+  for await (const chunk of lines) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const [cmd, ...args] = buf.slice(0, i).split(" ");
+      buf = buf.slice(i + 1);
+      if (cmd === "connect") {
+        await client.connect();
+        say("connected");
+      } else if (cmd === "mutate") {
+        // An application writing on the primary while ALONE: applied locally, noted, "sent" (dropped).
+        const [seed, bytes, write] = args.map(Number);
+        const rand = rng(seed);
+        const files = JSON.parse(args[3]) as [string, number][];
+        const total = files.reduce((n, [, s]) => n + s, 0);
+        const touched = new Set<string>();
+        for (let done = 0; done < bytes; done += write) {
+          // A random position in the tree: big files get proportionally more changes.
+          let at = Math.floor(rand() * total), f = 0;
+          while (at >= files[f][1]) at -= files[f++][1];
+          const [path, size] = files[f];
+          const offset = write === zoneSize
+            ? Math.floor(at / zoneSize) * zoneSize
+            : Math.max(0, Math.min(at, size - write));
+          const op = { kind: "write" as const, path, offset, data: randomBytes(write, rand) };
+          applyTreeOpSync(root.fd, op);
+          zones.note(0, op);
+          await client.apply(op);
+          touched.add(path);
+        }
+        say(`mutated ${touched.size}`);
+      }
+    }
+  }
+  Deno.exit(0);
 }
 
-if (values["primary-of"] !== undefined) {
-  const key = Uint8Array.from(values.key!.match(/../g)!.map((h) => parseInt(h, 16)));
-  const { client } = primaryClient(values["primary-of"], Number(values.port), key);
-  await client.connect();
-  console.log("connected");
-  await new Promise(() => {}); // serves reintegration requests until killed
-}
-const mb = Number(values.mb), files = Number(values.files), nbRei = Number(values.nbrei);
+if (values["primary-of"] !== undefined) await runPrimary();
+
+const sizeMiB = Number(values.size), fileCount = Number(values.files), rounds = Number(values.rounds);
+const nbRei = Number(values.nbrei), changePct = Number(values.change);
+const writeSize = Number(values.write ?? zoneSize);
 const base = await Deno.makeTempDir({ prefix: "safekit-bench-resync-", dir: values.dir });
 const prim = join(base, "primary"), sec = join(base, "secondary"), rs = join(base, "rsync");
+const state = join(base, "state");
 for (const d of [prim, sec, rs]) await Deno.mkdir(d);
 
 // Sizes spread from small to large (a few big files carry most bytes, as in real trees).
-const weights = Array.from({ length: files }, (_, i) => 1 / (1 + (i % 97)));
-const total = weights.reduce((a, b) => a + b, 0);
-const chunk = crypto.getRandomValues(new Uint8Array(65536));
-let written = 0;
-for (let i = 0; i < files; i++) {
-  const size = Math.floor((weights[i] / total) * mb * (1 << 20));
-  const dir = join(prim, `d${i % 40}`, `s${i % 7}`);
-  await Deno.mkdir(dir, { recursive: true });
-  const data = new Uint8Array(size);
-  for (let o = 0; o < size; o += chunk.length) {
-    data.set(chunk.subarray(0, Math.min(chunk.length, size - o)), o);
+const weights = Array.from({ length: fileCount }, (_, i) => 1 / (1 + (i % 97)));
+const wsum = weights.reduce((a, b) => a + b, 0);
+const files: [string, number][] = [];
+{
+  const rand = rng(1);
+  const block = randomBytes(1 << 20, rand);
+  for (let i = 0; i < fileCount; i++) {
+    const size = Math.max(4096, Math.floor((weights[i] / wsum) * sizeMiB * (1 << 20)));
+    const rel = `d${i % 16}/s${i % 5}/f${i}`;
+    await Deno.mkdir(join(prim, rel, ".."), { recursive: true });
+    const f = await Deno.open(join(prim, rel), { write: true, create: true });
+    for (let o = 0; o < size; o += block.length) {
+      block[0] = i & 0xff;
+      block[1] = (o >> 20) & 0xff; // no two blocks alike
+      await f.write(block.subarray(0, Math.min(block.length, size - o)));
+    }
+    f.close();
+    files.push([rel, size]);
   }
-  data[0] = i & 0xff; // no two files alike
-  await Deno.writeFile(join(dir, `f${i}`), data);
-  written += size;
 }
+const totalBytes = files.reduce((n, [, s]) => n + s, 0);
+const MB = totalBytes / (1 << 20);
 
 const key = crypto.getRandomValues(new Uint8Array(32));
 const server = new ReplicationServer({
-  hostname: "127.0.0.72",
+  hostname: HOST,
   port: 0,
   clusterKey: key,
   module: "bench",
   dirs: [sec],
 });
 server.start();
-let stopPrimary: () => Promise<void>;
-if (values["same-process"]) {
-  const { client, root } = primaryClient(prim, server.port, key);
-  await client.connect();
-  stopPrimary = async () => {
-    await client.close();
-    root.close();
-  };
-} else {
-  const hex = [...key].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(import.meta.url).pathname,
-      `--primary-of=${prim}`,
-      `--port=${server.port}`,
-      `--key=${hex}`,
-    ],
-    stdout: "null",
-  }).spawn();
-  stopPrimary = async () => {
-    child.kill("SIGKILL");
-    await child.status;
-  };
+const hex = [...key].map((b) => b.toString(16).padStart(2, "0")).join("");
+const child = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    new URL(import.meta.url).pathname,
+    `--primary-of=${prim}`,
+    `--port=${server.port}`,
+    `--key=${hex}`,
+    `--state=${state}`,
+    `--zone=${zoneSize}`,
+  ],
+  stdin: "piped",
+  stdout: "piped",
+}).spawn();
+const toChild = child.stdin.getWriter();
+const fromChild = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+let pending = "";
+async function expect(prefix: string): Promise<string> {
+  for (;;) {
+    const i = pending.indexOf("\n");
+    if (i >= 0) {
+      const line = pending.slice(0, i);
+      pending = pending.slice(i + 1);
+      if (line.startsWith(prefix)) return line;
+      continue;
+    }
+    const { value, done } = await fromChild.read();
+    if (done) throw new Error(`the primary exited while waiting for "${prefix}"`);
+    pending += value;
+  }
 }
-const session = await server.waitForSession(5000);
+const tell = (line: string) => toChild.write(new TextEncoder().encode(line + "\n"));
 
+async function session(): Promise<ReplicationSession> {
+  await tell("connect");
+  await expect("connected");
+  return await server.waitForSession(10_000);
+}
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return (performance.now() - t0) / 1000;
 }
-const rei = (mode: "full" | "zones") =>
-  reintegrate({ session, dirs: [{ dir: prim }], mode, nbRei, reiPacketSize: 8 << 20, reiTimeoutMs: 150_000 });
+const rsync = async () => {
+  const out = await new Deno.Command("rsync", { args: ["-a", `${prim}/`, `${rs}/`] }).output();
+  if (!out.success) throw new Error("rsync failed");
+};
+async function emptied(d: string) {
+  await Deno.remove(d, { recursive: true });
+  await Deno.mkdir(d);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const hasRsync =
   new Deno.Command("sh", { args: ["-c", "command -v rsync"], stdout: "null" }).outputSync().success;
-const rsync = () => new Deno.Command("rsync", { args: ["-a", `${prim}/`, `${rs}/`] }).output();
+if (!hasRsync) throw new Error("rsync is not installed: no baseline (apt-get install -y rsync)");
 
-const reiFull = await timed(() => rei("full"));
-const rsyncFull = hasRsync ? await timed(rsync) : NaN;
-const reiNoop = await timed(() => rei("zones"));
-const rsyncNoop = hasRsync ? await timed(rsync) : NaN;
-
-const MB = written / (1 << 20);
-const line = (what: string, secs: number) =>
-  `${what.padEnd(34)} ${secs.toFixed(2).padStart(7)} s ${(MB / secs).toFixed(0).padStart(6)} MB/s`;
-const where = values["same-process"] ? "both sides in one process" : "primary in a child process";
 console.log(
-  `tree: ${MB.toFixed(0)} MB in ${files} files, ${nbRei} workers, ${where}, ${new Date().toISOString()}`,
+  `tree: ${MB.toFixed(0)} MiB in ${fileCount} files, ${nbRei} workers, zone ${zoneSize >> 10} KiB, ` +
+    `${rounds} rounds, primary in a child process, ${new Date().toISOString()}`,
 );
-console.log(line("reintegration full (loopback TCP)", reiFull));
-if (hasRsync) console.log(line("rsync -a (local)", rsyncFull));
-console.log(`${"reintegration, unchanged tree".padEnd(34)} ${reiNoop.toFixed(2).padStart(7)} s`);
-if (hasRsync) console.log(`${"rsync -a, unchanged tree".padEnd(34)} ${rsyncNoop.toFixed(2).padStart(7)} s`);
-if (hasRsync) {
-  console.log(`ratio reintegration / rsync throughput (full copy): ${(rsyncFull / reiFull).toFixed(2)}`);
-} else console.log("rsync is not installed: no comparison (apt-get install -y rsync)");
 
-await stopPrimary();
+// (a) full initial copy
+const full: { rei: number; rsync: number }[] = [];
+let record: SyncRecord | null = null;
+for (let r = 0; r < rounds; r++) {
+  await emptied(sec);
+  await emptied(rs);
+  const s = await session();
+  const runRei = async () => {
+    const res = await reintegrate({
+      session: s,
+      dirs: [{ dir: prim }],
+      mode: "full",
+      nbRei,
+      reiPacketSize: 8 << 20,
+      reiTimeoutMs: 150_000,
+    });
+    record = { ...res.syncPoints[0]!, clean: true };
+    await expect("synced");
+  };
+  // Alternate who goes first so neither always meets a warmer page cache.
+  let rei = 0, rsy = 0;
+  if (r % 2 === 0) {
+    rei = await timed(runRei);
+    rsy = await timed(rsync);
+  } else {
+    rsy = await timed(rsync);
+    rei = await timed(runRei);
+  }
+  full.push({ rei, rsync: rsy });
+  console.log(`  full round ${r + 1}: reintegration ${rei.toFixed(2)} s, rsync -a ${rsy.toFixed(2)} s`);
+}
+
+// (b) resync after changes to 1 % of the tree while the secondary was stopped (cleanly)
+const resync: { rei: number; rsync: number; bytes: number; touched: number }[] = [];
+for (let r = 0; r < rounds; r++) {
+  await server.session?.close("the secondary stops");
+  await expect("lost");
+  const change = Math.floor((totalBytes * changePct) / 100);
+  await tell(`mutate ${1000 + r} ${change} ${writeSize} ${JSON.stringify(files)}`);
+  const touched = Number((await expect("mutated")).split(" ")[1]);
+  const s = await session();
+  let bytes = 0;
+  const runRei = async () => {
+    const res = await reintegrate({
+      session: s,
+      dirs: [{ dir: prim }],
+      mode: "zones",
+      nbRei,
+      reiPacketSize: 8 << 20,
+      reiTimeoutMs: 150_000,
+      zones: { records: [record] },
+    });
+    if (res.strategies[0] !== "zones") {
+      throw new Error(`expected a zone reintegration, got ${res.strategies[0]}`);
+    }
+    record = { ...res.syncPoints[0]!, clean: true };
+    bytes = res.bytesCopied;
+    await expect("synced");
+  };
+  let rei = 0, rsy = 0;
+  if (r % 2 === 0) {
+    rei = await timed(runRei);
+    rsy = await timed(rsync);
+  } else {
+    rsy = await timed(rsync);
+    rei = await timed(runRei);
+  }
+  resync.push({ rei, rsync: rsy, bytes, touched });
+  console.log(
+    `  resync round ${r + 1}: ${touched} files touched, reintegration ${rei.toFixed(2)} s ` +
+      `(${(bytes / (1 << 20)).toFixed(1)} MiB copied), rsync -a ${rsy.toFixed(2)} s`,
+  );
+}
+
+const fRei = median(full.map((x) => x.rei)), fRs = median(full.map((x) => x.rsync));
+const zRei = median(resync.map((x) => x.rei)), zRs = median(resync.map((x) => x.rsync));
+console.log(
+  `(a) full copy, medians: reintegration ${fRei.toFixed(2)} s (${(MB / fRei).toFixed(0)} MB/s), ` +
+    `rsync -a ${fRs.toFixed(2)} s (${(MB / fRs).toFixed(0)} MB/s); time ratio ${
+      (fRei / fRs).toFixed(2)
+    } (goal <= 1.0)`,
+);
+console.log(
+  `(b) resync after ${changePct} % changed, medians: reintegration ${zRei.toFixed(2)} s, rsync -a ${
+    zRs.toFixed(2)
+  } s; time ratio ${(zRei / zRs).toFixed(2)} (goal <= 0.3)`,
+);
+
+child.kill("SIGKILL");
+await child.status;
 await server.close();
 await Deno.remove(base, { recursive: true });
