@@ -129,8 +129,12 @@ export function buildApp(deps: AppDeps): Hono<Env> {
         },
         text: () => new TextDecoder().decode(body),
       };
+      // Only the CLI and cluster nodes describe their own command; a user's entry is what was really called.
+      const described = caller.kind === "local" || caller.kind === "peer"
+        ? c.req.header("x-safekit-command")
+        : "";
       const end = route.mutates
-        ? deps.recordCommand(caller, c.req.header("x-safekit-command") || `${c.req.method} ${url.pathname}`)
+        ? deps.recordCommand(caller, described || `${c.req.method} ${url.pathname}`)
         : null;
       try {
         const result = await route.handler(req);

@@ -154,7 +154,7 @@ export class AuthService {
     try {
       fields = await readLoginFields(req);
     } catch (e) {
-      return json({ error: (e as Error).message }, 400);
+      return json({ error: (e as Error).message }, e instanceof LoginTooLarge ? 413 : 400);
     }
     const address = transport.kind === "tcp" ? transport.remoteAddr : "local";
     const { throttle } = this.deps;
@@ -227,15 +227,21 @@ function tooMany(message: string, status: number, retryAfterMs: number): Respons
   return json({ error: message }, status, { "retry-after": String(Math.ceil(retryAfterMs / 1000)) });
 }
 
+class LoginTooLarge extends Error {}
+
 async function readLoginFields(req: Request): Promise<{ user: string; password: string }> {
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_LOGIN_BODY) throw new Error(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
+  if (declared > MAX_LOGIN_BODY) {
+    throw new LoginTooLarge(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
+  }
   // Read chunk by chunk: a body without Content-Length must not be buffered whole before it is refused.
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of req.body ?? []) {
     total += chunk.length;
-    if (total > MAX_LOGIN_BODY) throw new Error(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
+    if (total > MAX_LOGIN_BODY) {
+      throw new LoginTooLarge(`login form too large (at most ${MAX_LOGIN_BODY} bytes)`);
+    }
     chunks.push(chunk);
   }
   const decoder = new TextDecoder();

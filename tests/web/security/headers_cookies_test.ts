@@ -112,3 +112,25 @@ Deno.test("headers: Swagger UI, API answers, errors and redirects cannot be fram
     await f.cleanup();
   }
 });
+
+Deno.test("headers: no CORS grant to another origin, even on a preflight", async () => {
+  const f = await makeNodeApp();
+  try {
+    const s = await f.session("admin");
+    for (const method of ["OPTIONS", "GET"]) {
+      const res = await f.fetch("/api/v1/modules", {
+        method,
+        headers: {
+          origin: "http://evil.example",
+          "access-control-request-method": "POST",
+          cookie: s.cookie,
+        },
+      });
+      await res.body?.cancel();
+      assert.equal(res.headers.get("access-control-allow-origin"), null, method);
+      assert.equal(res.headers.get("access-control-allow-credentials"), null, method);
+    }
+  } finally {
+    await f.cleanup();
+  }
+});

@@ -183,3 +183,22 @@ Deno.test("body: malformed JSON gets 400 with the parser's reason", async () => 
     await f.cleanup();
   }
 });
+
+Deno.test("body: an endless login form is cut at 16 KiB with 413", async () => {
+  const f = await makeNodeApp();
+  try {
+    const body = endlessBody(4096);
+    const res = await f.fetch("/login", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: body.stream,
+      // @ts-ignore: see above
+      duplex: "half",
+    });
+    assert.equal(res.status, 413);
+    assert.match((await res.json()).error, /login form too large \(at most 16384 bytes\)/);
+    assert.ok(body.pulled() <= 64 * 1024, `pulled ${body.pulled()} bytes`);
+  } finally {
+    await f.cleanup();
+  }
+});
