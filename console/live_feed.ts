@@ -78,10 +78,18 @@ export function useLiveFeed<T>(streamUrl: string, event: string, pollPath: strin
           setError(`bad event from the node: ${(e as Error).message}`);
         }
       });
-      // EventSource reconnects by itself after a dropped stream, but a refused one (401, 503) or a broken
-      // one is better served by polling, which also reports the node's own error message.
+      // The node ends each stream after a few minutes (so the login is checked again) and EventSource
+      // reconnects by itself: that is fine as long as it opens again soon. A refused stream (401, 503:
+      // readyState CLOSED) or one that does not come back is better served by polling, which also reports
+      // the node's own error message (and a 401 brings back the login page).
       es.onerror = () => {
-        if (source === es) fallBack();
+        if (source !== es) return;
+        if (es.readyState === EventSource.CLOSED) return fallBack();
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => source === es && es.readyState !== EventSource.OPEN && fallBack(),
+          OPEN_TIMEOUT_MS,
+        );
       };
     };
 

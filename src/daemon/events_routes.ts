@@ -11,12 +11,18 @@ export const EVENTS_TICK_MS = 500;
 export const EVENTS_KEEPALIVE_MS = 15_000;
 /** Beyond this many open streams a new one is refused (503) and the console polls instead. */
 export const EVENTS_MAX_CLIENTS = 200;
+/**
+ * The login is checked when a stream opens; ending each stream after this long makes the browser reconnect
+ * and be checked again, so a logged-out or expired session stops receiving states within this delay.
+ */
+export const EVENTS_MAX_LIFETIME_MS = 5 * 60_000;
 
 export type EventsOptions = {
   readonly rows: () => Promise<readonly ConsoleNodeRow[]>;
   readonly tickMs?: number;
   readonly keepAliveMs?: number;
   readonly maxClients?: number;
+  readonly maxLifetimeMs?: number;
 };
 
 export function eventsRoutes(o: EventsOptions): { routes: Route[]; hub: SnapshotHub } {
@@ -27,6 +33,7 @@ export function eventsRoutes(o: EventsOptions): { routes: Route[]; hub: Snapshot
     tickMs: o.tickMs ?? EVENTS_TICK_MS,
     keepAliveMs: o.keepAliveMs ?? EVENTS_KEEPALIVE_MS,
     maxClients,
+    maxLifetimeMs: o.maxLifetimeMs ?? EVENTS_MAX_LIFETIME_MS,
   });
   const routes: Route[] = [{
     method: "get",

@@ -15,12 +15,21 @@ export type SnapshotHubOptions = {
   readonly maxClients: number;
   /** How long the browser waits before reconnecting (the `retry:` field). */
   readonly retryMs?: number;
+  /**
+   * A stream is ended after this long; the browser reconnects at once and is authenticated again, so a
+   * session that was logged out or expired stops receiving within this delay.
+   */
+  readonly maxLifetimeMs?: number;
 };
 
 /** Chunks a client may leave unread before it is dropped (about 3 minutes of keep-alives and changes). */
 const MAX_QUEUED_CHUNKS = 64;
 
-type Client = { readonly controller: ReadableStreamDefaultController<Uint8Array>; closed: boolean };
+type Client = {
+  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+  closed: boolean;
+  lifetime?: ReturnType<typeof setTimeout>;
+};
 
 export class SnapshotHub {
   readonly #o: SnapshotHubOptions;
@@ -48,6 +57,16 @@ export class SnapshotHub {
       start: (controller) => {
         client = { controller, closed: false };
         this.#clients.add(client);
+        if (this.#o.maxLifetimeMs !== undefined) {
+          const c = client;
+          c.lifetime = setTimeout(() => {
+            try {
+              c.controller.close();
+            } catch { /* already closed */ }
+            this.#drop(c);
+          }, this.#o.maxLifetimeMs);
+          Deno.unrefTimer(c.lifetime);
+        }
         this.#write(client, sseRetry(this.#o.retryMs ?? 3000) + sseComment("connected"));
         if (this.#last !== null) this.#write(client, sseEvent(this.#o.event, this.#last, this.#id));
         this.#start();
@@ -103,6 +122,7 @@ export class SnapshotHub {
 
   #drop(client: Client): void {
     client.closed = true;
+    clearTimeout(client.lifetime);
     this.#clients.delete(client);
     if (this.#clients.size === 0) {
       clearInterval(this.#tickTimer);

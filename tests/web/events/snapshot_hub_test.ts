@@ -36,7 +36,7 @@ function reader(stream: ReadableStream<Uint8Array>) {
 
 function hubOf(
   get: () => unknown,
-  o: Partial<{ tickMs: number; keepAliveMs: number; maxClients: number }> = {},
+  o: Partial<{ tickMs: number; keepAliveMs: number; maxClients: number; maxLifetimeMs: number }> = {},
 ) {
   return new SnapshotHub({
     event: "modules",
@@ -44,6 +44,7 @@ function hubOf(
     tickMs: o.tickMs ?? 60_000,
     keepAliveMs: o.keepAliveMs ?? 60_000,
     maxClients: o.maxClients ?? 10,
+    maxLifetimeMs: o.maxLifetimeMs,
   });
 }
 
@@ -130,5 +131,14 @@ Deno.test("snapshot hub: a failing snapshot is reported as a comment and the str
   assert.equal((await c.next()).data, '"ok"');
   assert.match(c.raw.join(""), /: snapshot failed: node2 unreachable/);
   await c.cancel();
+  hub.close();
+});
+
+Deno.test("snapshot hub: a stream ends after its lifetime, so the client reconnects and logs in again", async () => {
+  const hub = hubOf(() => 1, { maxLifetimeMs: 50 });
+  const c = reader(hub.connect()!);
+  await c.next();
+  await assert.rejects(() => c.next(), /stream ended/);
+  assert.equal(hub.clientCount, 0);
   hub.close();
 });
