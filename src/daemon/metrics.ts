@@ -46,6 +46,7 @@ export function nodeMetrics(s: NodeService): string {
   const ready: Sample[] = [];
   const resources: Sample[] = [];
   const heartbeats: Sample[] = [];
+  const heartbeatRtt: Sample[] = [];
   const farmPackets: Sample[] = [];
   const scriptRuns: Sample[] = [];
   const scriptDur: Sample[] = [];
@@ -62,6 +63,9 @@ export function nodeMetrics(s: NodeService): string {
     }
     const em = m.engine?.metrics();
     if (em?.heartbeats) heartbeats.push(...packetSamples(m.name, em.heartbeats));
+    for (const [heartbeat, ms] of Object.entries(em?.heartbeatRttMs ?? {})) {
+      heartbeatRtt.push({ labels: { module: m.name, heartbeat }, value: ms / 1000 });
+    }
     if (em?.membership) farmPackets.push(...packetSamples(m.name, em.membership));
     for (const [script, st] of em?.scripts ?? []) {
       for (
@@ -125,6 +129,12 @@ export function nodeMetrics(s: NodeService): string {
       help: "Mirror heartbeat datagrams by module and result",
       type: "counter",
       samples: heartbeats,
+    },
+    {
+      name: "safekit_heartbeat_rtt_seconds",
+      help: "Last round trip of each mirror heartbeat link (echoed sequence numbers, no clock sync needed)",
+      type: "gauge",
+      samples: heartbeatRtt,
     },
     {
       name: "safekit_farm_membership_packets_total",

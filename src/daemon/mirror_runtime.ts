@@ -253,7 +253,11 @@ export class MirrorRuntime {
 
   /** Counters for /metrics. */
   metrics() {
-    return { heartbeats: this.#heartbeats?.counters, scripts: this.#scripts.stats };
+    return {
+      heartbeats: this.#heartbeats?.counters,
+      heartbeatRttMs: this.#heartbeats?.roundTrips(),
+      scripts: this.#scripts.stats,
+    };
   }
 
   get persistedFacts(): PersistentFacts {

@@ -40,6 +40,8 @@ export type ModuleRuntime = {
 /** What drives a configured module's states (the mirror runtime; farm and light modules come later). */
 export type EngineMetrics = {
   heartbeats?: { sent: number; received: number; accepted: number; dropped: Record<string, number> };
+  /** last round trip of each heartbeat link, ms */
+  heartbeatRttMs?: Record<string, number>;
   membership?: {
     sent: number;
     received: number;

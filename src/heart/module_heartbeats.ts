@@ -3,6 +3,9 @@
 // lost once nothing authentic arrived for `timeout`. Frames are sealed with the cluster key (packet_auth);
 // the payload names the module, the link and the receiver, so a frame replayed to another module, link or
 // node is refused even though its MAC is valid.
+// Round trip without synchronised clocks: each beat echoes the sequence number of the last beat received on
+// its link and how long ago that was; the sender of the echoed beat subtracts that age from the time since it
+// sent it (the NTP way). The round trip is a metric only: loss is decided by `timeout` alone.
 import { emptyReplayState, newBootEpoch, open, type ReplayState, seal } from "./packet_auth.ts";
 import type { DatagramTransport } from "./transport.ts";
 import { openUdpTransport } from "./udp_transport.ts";
@@ -33,7 +36,10 @@ export type ModuleHeartbeatsOptions = {
   readonly now?: () => number;
 };
 
-type Wire = { m: string; i: string; to: string; s: unknown };
+/** e: echo of the last beat received on the link: q its sequence number, a its age in ms when echoed */
+type Wire = { m: string; i: string; to: string; s: unknown; e?: { q: number; a: number } };
+
+const SENT_TIMES_KEPT = 256;
 
 export class ModuleHeartbeats {
   #transports = new Map<string, DatagramTransport>();
@@ -46,6 +52,11 @@ export class ModuleHeartbeats {
   #state: unknown = null;
   #now: () => number;
   readonly counters = { sent: 0, received: 0, accepted: 0, dropped: {} as Record<string, number> };
+  /** send time of our recent beats, by sequence number (bounded) */
+  #sentAt = new Map<number, number>();
+  /** last beat received from the peer, by link */
+  #lastPeerBeat = new Map<string, { seq: number; at: number }>();
+  #rtt = new Map<string, number>();
 
   private constructor(private readonly o: ModuleHeartbeatsOptions) {
     this.#now = o.now ?? (() => Date.now());
@@ -90,7 +101,10 @@ export class ModuleHeartbeats {
   #pulse(link: HeartbeatLink): void {
     const t = this.#transports.get(link.ident);
     if (!t || this.#state === null) return;
+    const now = this.#now();
+    const heard = this.#lastPeerBeat.get(link.ident);
     const wire: Wire = { m: this.o.module, i: link.ident, to: this.o.peer, s: this.#state };
+    if (heard) wire.e = { q: heard.seq, a: now - heard.at };
     const payload = new TextEncoder().encode(JSON.stringify(wire));
     if (payload.length > MAX_STATE_BYTES) return this.#drop("state_too_large");
     const frame = seal(this.o.key, {
@@ -100,6 +114,8 @@ export class ModuleHeartbeats {
       seq: ++this.#seq,
       payload,
     });
+    this.#sentAt.set(this.#seq, now);
+    if (this.#sentAt.size > SENT_TIMES_KEPT) this.#sentAt.delete(this.#seq - SENT_TIMES_KEPT);
     t.send({ addr: link.peerAddr, port: link.port }, frame);
     this.counters.sent++;
   }
@@ -121,14 +137,33 @@ export class ModuleHeartbeats {
     if (wire.to !== this.o.local) return this.#drop("wrong_destination");
     this.#replay = r.replayState;
     this.counters.accepted++;
-    this.#lastSeen.set(link.ident, this.#now());
+    const now = this.#now();
+    this.#lastSeen.set(link.ident, now);
     this.#lost.delete(link.ident);
+    this.#lastPeerBeat.set(link.ident, { seq: r.packet.seq, at: now });
+    this.#noteEcho(link.ident, wire.e, now);
     // After a stall the socket holds a burst of old beats: hand over only the newest of each link.
     this.#latest.set(link.ident, wire.s);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setTimeout(() => this.#flush(), 0);
     }
+  }
+
+  /** Round trip of a link from the echo a beat carries; a malformed echo is ignored, not the beat. */
+  #noteEcho(ident: string, e: unknown, now: number): void {
+    if (typeof e !== "object" || e === null) return;
+    const { q, a } = e as { q?: unknown; a?: unknown };
+    if (typeof q !== "number" || typeof a !== "number" || !Number.isFinite(a) || a < 0) return;
+    const sent = this.#sentAt.get(q);
+    if (sent === undefined) return;
+    const rtt = now - sent - a;
+    if (rtt >= 0) this.#rtt.set(ident, rtt);
+  }
+
+  /** Last measured round trip of each link, in milliseconds (links never measured are absent). */
+  roundTrips(): Record<string, number> {
+    return Object.fromEntries(this.#rtt);
   }
 
   #latest = new Map<string, unknown>();

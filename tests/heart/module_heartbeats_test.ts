@@ -126,3 +126,49 @@ Deno.test("a heartbeat of another module with the same key is refused", async ()
     await y.close();
   }
 });
+
+Deno.test("heartbeat round trip: echoes give the network round trip, not the pulse interval", async () => {
+  const { MemoryNetwork } = await import("../sim/memory_transport.ts");
+  // 20 ms each way; beats every 300 ms. Without subtracting the echo's age the measure would include the
+  // wait for the next pulse (0-300 ms); with it, about 40 ms.
+  const net = new MemoryNetwork({ delayMs: [20, 20] });
+  const link = (local: string, peer: string) => ({
+    ident: "default",
+    localAddr: local,
+    peerAddr: peer,
+    port: 8888,
+    pulseMs: 300,
+    timeoutMs: 5000,
+  });
+  const open = (local: string, peer: string, me: string, other: string) =>
+    ModuleHeartbeats.open({
+      module: "m",
+      local: me,
+      peer: other,
+      key,
+      links: [link(local, peer)],
+      onBeat: () => {},
+      onTimeout: () => {},
+      transports: new Map([["default", net.bind({ addr: local, port: 8888 })]]),
+    });
+  const a = await open("10.9.0.1", "10.9.0.2", "node1", "node2");
+  const b = await open("10.9.0.2", "10.9.0.1", "node2", "node1");
+  try {
+    a.setState({ s: "PRIM" });
+    b.setState({ s: "SECOND" });
+    const samples: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      await sleep(50);
+      const r = a.roundTrips().default;
+      if (r !== undefined) samples.push(r);
+    }
+    assert.ok(samples.length > 20, `measured ${samples.length} times`);
+    samples.sort((x, y) => x - y);
+    assert.ok(samples[0] >= 39, `never below the 40 ms of the network: ${samples}`);
+    assert.ok(samples[samples.length >> 1] < 100, `median near 40 ms, not the pulse: ${samples}`);
+    assert.deepEqual(Object.keys(b.roundTrips()), ["default"]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
