@@ -5,7 +5,13 @@
 // the module is UP (joinFarm / leaveFarm). Without <vip> this is SafeKit's cloud mode: a cloud load
 // balancer polls ready.txt, which answers 200 in UP Ready.
 import { type ClusterConfig, farmPort, type ModuleConfig } from "../config/mod.ts";
-import { assignBuckets, type BucketAssignment, type FarmGroup, groupPowers } from "../core/farm_buckets.ts";
+import {
+  assignBuckets,
+  type BucketAssignment,
+  type FarmGroup,
+  groupPowers,
+  preferenceLists,
+} from "../core/farm_buckets.ts";
 import { initialFarmState, step } from "../core/farm_automaton.ts";
 import type { FarmEffect, FarmEvent, FarmState, FarmVerb } from "../core/farm_types.ts";
 import { MembershipService } from "../heart/mod.ts";
@@ -17,7 +23,7 @@ import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
 import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
-import { FarmVips } from "./vip_runtime.ts";
+import { FarmVips, VipConnectionCounter } from "./vip_runtime.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
 const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
@@ -87,6 +93,7 @@ export class FarmRuntime {
   #closed = false;
   #supervisor: ModuleSupervisor | null = null;
   #vips: FarmVips | null;
+  #connections: VipConnectionCounter | null;
   #net: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: FarmRuntimeDeps) {
@@ -117,6 +124,13 @@ export class FarmRuntime {
     const vipLog = (level: "E" | "I" | "C", message: string) =>
       d.log.append({ at: Date.now(), component: "vipplug", level, message });
     this.#vips = d.config.vip && mode === "farm" ? new FarmVips(d.module, d.config.vip, vipLog) : null;
+    this.#connections = d.config.vip && mode === "farm"
+      ? new VipConnectionCounter(
+        d.config.vip,
+        (name, value) => d.resources.set(name, value, { at: Date.now(), by: "vipd" }),
+        vipLog,
+      )
+      : null;
     this.#scripts = new AutomatonScripts(d.paths, d.module, d.config.user, {
       before: async (name) => {
         await this.#supervisor?.scriptStarting(name);
@@ -130,6 +144,10 @@ export class FarmRuntime {
   }
 
   start(atBoot = false): Promise<void> {
+    // The preference lists of a weighted group cost up to a few hundred ms (once per configuration): pay
+    // it now rather than on the first membership change.
+    for (const g of this.#state.config.groups) preferenceLists(g);
+    this.#connections?.start();
     this.#tick = setInterval(() => this.#dispatch({ kind: "tick" }), TICK_MS);
     this.#supervisor = superviseModule(
       {
@@ -312,6 +330,7 @@ export class FarmRuntime {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#tick);
+    await this.#connections?.stop();
     await this.#supervisor?.stop();
     this.#scripts.killAll();
     await this.#membershipOp;

@@ -6,18 +6,24 @@
 // goes on: the ip checker (ip.<vip>) is what turns a missing address into an action.
 import type { VipConfig } from "../config/mod.ts";
 import {
+  acceptVirtualMac,
   addVip,
   announceAddress,
   applyFarmFilter,
   type ArpReroute,
+  connectionsResourceName,
   farmFilterSpecFromConfig,
   farmTableName,
   type HostCommands,
+  type MacAcceptance,
+  readLinks,
+  releaseVirtualMac,
   removeFarmFilter,
   removeVip,
   setFarmBuckets,
   startArpReroute,
   systemCommands,
+  vipConnections,
 } from "../net/mod.ts";
 
 type Log = (level: "E" | "I" | "C", message: string) => void;
@@ -101,6 +107,7 @@ export class FarmVips {
   #buckets = new Map<string, readonly number[]>();
   #open = false;
   #ifnames = new Map<string, string>();
+  #accepted: MacAcceptance[] = [];
 
   constructor(
     private readonly module: string,
@@ -147,10 +154,34 @@ export class FarmVips {
         this.log("C", `Virtual IP ${a.addr} not set: ${(e as Error).message}`);
       }
     }
+    // the devices' own MACs: IPv6 neighbour advertisements are rewritten from them to the virtual MAC
+    const macs = new Map<string, string>();
     try {
-      const spec = farmFilterSpecFromConfig(this.module, this.vip, (addr) => this.#ifnames.get(addr) ?? "lo");
+      for (const l of await readLinks(this.host)) if (l.mac) macs.set(l.ifname, l.mac);
+    } catch (e) {
+      this.log("E", `cannot read the interfaces' MACs: ${(e as Error).message}`);
+    }
+    try {
+      const spec = farmFilterSpecFromConfig(
+        this.module,
+        this.vip,
+        (addr) => this.#ifnames.get(addr) ?? "lo",
+        () => [],
+        (device) => macs.get(device),
+      );
       await applyFarmFilter(this.host, spec);
       this.#applied = true;
+      for (const i of spec.interfaces) {
+        if (
+          i.device === "lo" || this.#accepted.some((a) => a.device === i.device && a.mac === i.virtualMac)
+        ) continue;
+        await acceptVirtualMac(this.host, i.device, i.virtualMac)
+          .then((a) => {
+            this.#accepted.push(a);
+            this.log("I", `${i.device} accepts the virtual MAC ${a.mac} (${a.how})`);
+          })
+          .catch((e) => this.log("E", `${i.device} cannot accept the virtual MAC: ${(e as Error).message}`));
+      }
       for (const i of spec.interfaces) {
         for (const v of i.vips) {
           await announceAddress({
@@ -185,10 +216,64 @@ export class FarmVips {
         .catch((e) => this.log("E", `load-balancing filter not removed: ${(e as Error).message}`));
       this.#applied = false;
     }
+    for (const a of this.#accepted.splice(0)) {
+      await releaseVirtualMac(this.host, a)
+        .catch((e) => this.log("E", `${a.device}: ${(e as Error).message}`));
+    }
     for (const { a } of this.#aliases()) {
       await removeVip(this.host, a.addr, { tcpReset: this.vip.tcpReset })
         .then((r) => r.changed && this.log("I", `Virtual IP ${a.addr} removed`))
         .catch((e) => this.log("E", `Virtual IP ${a.addr} not removed: ${(e as Error).message}`));
     }
+  }
+}
+
+/**
+ * virtual_addr@connections="on" (spec §4.6): every 10 s, the established TCP connections this node holds
+ * on each such VIP go into the resource `connections.<vip>` (mirror and farm alike; 0 while the VIP is
+ * elsewhere). A failed count is logged once per failure streak and leaves the last value.
+ */
+export class VipConnectionCounter {
+  static readonly INTERVAL_MS = 10_000;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #failing = new Set<string>();
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly vip: VipConfig,
+    private readonly setResource: (name: string, value: string) => void,
+    private readonly log: Log,
+    private readonly host: HostCommands = systemCommands(),
+  ) {}
+
+  /** the VIPs with connections="on" */
+  get addresses(): string[] {
+    return this.vip.interfaces.flatMap((i) => i.virtualAddrs.filter((a) => a.connections).map((a) => a.addr));
+  }
+
+  start(intervalMs = VipConnectionCounter.INTERVAL_MS): void {
+    if (this.#timer !== undefined || this.addresses.length === 0) return;
+    this.#running = this.countNow();
+    this.#timer = setInterval(() => {
+      this.#running = this.#running.then(() => this.countNow());
+    }, intervalMs);
+  }
+
+  async countNow(): Promise<void> {
+    for (const addr of this.addresses) {
+      try {
+        this.setResource(connectionsResourceName(addr), String(await vipConnections(this.host, addr)));
+        this.#failing.delete(addr);
+      } catch (e) {
+        if (!this.#failing.has(addr)) this.log("E", `connections.${addr}: ${(e as Error).message}`);
+        this.#failing.add(addr);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
   }
 }

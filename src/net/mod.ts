@@ -39,6 +39,7 @@ export {
   bucketElements,
   bucketSetName,
   bucketUpdate,
+  checksumCompensation,
   criterionHash,
   defaultVirtualMac,
   FarmFilterError,
@@ -49,6 +50,23 @@ export {
   farmRuleset,
   farmTableName,
   HASH_SEED,
+  ndRewriteLine,
   removeFarmRuleset,
 } from "./nft_farm_filter.ts";
 export { applyFarmFilter, removeFarmFilter, setFarmBuckets } from "./farm_filter_driver.ts";
+export {
+  acceptVirtualMac,
+  deviceUnicastAddresses,
+  isPromiscuous,
+  type MacAcceptance,
+  MacAcceptanceError,
+  promiscuousFromIpLinkJson,
+  releaseVirtualMac,
+  unicastFilterArgs,
+} from "./virtual_mac_acceptance.ts";
+export {
+  connectionsResourceName,
+  connectionsSsArgs,
+  countConnections,
+  vipConnections,
+} from "./vip_connections.ts";

@@ -8,6 +8,11 @@
 //   looked up in the bucket set (so the skb mark is borrowed on VIP traffic).
 // - Frames to the virtual MAC arrive as PACKET_OTHERHOST, which ip_rcv() drops before any inet hook: a
 //   netdev ingress chain turns them into PACKET_HOST first.
+// - IPv6: the kernel answers neighbour solicitations for the VIP with the device's own MAC in the target
+//   link-layer option, and nft has no checksum fix-up for raw payload writes. The NA is rewritten in the
+//   output hook with a checksum-neutral edit: the option's MAC becomes the virtual MAC and the 16 low bits
+//   of the NA's reserved field (zero when sent, ignored by receivers, RFC 4861 §4.4) take the ones'
+//   complement difference, so the ICMPv6 checksum stays valid (ndRewriteLine).
 // - Conntrack: flows already accepted stay on their node when buckets move (`ct state established`
 //   accepted before the bucket check), and a new owner drops non-SYN packets of flows it never saw
 //   instead of answering them with an RST that would kill the flow on its old owner.
@@ -21,6 +26,11 @@ export type FarmFilterInterface = {
   readonly device: string;
   readonly virtualMac: string;
   readonly vips: readonly string[];
+  /**
+   * The device's own MAC: needed for IPv6 VIPs, whose neighbour advertisements are rewritten from it to the
+   * virtual MAC (see ndRewriteLine). Without it an IPv6 VIP is not announced by the virtual MAC.
+   */
+  readonly realMac?: string;
 };
 
 export type FarmFilterGroup = {
@@ -90,6 +100,38 @@ export function criterionHash(rule: LoadBalancingRule, family: IpFamily): string
   }
 }
 
+const hex = (bytes: Uint8Array) => `0x${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+
+/** Ones' complement sum of the 16-bit words of a MAC. */
+function macWordSum(mac: Uint8Array): number {
+  let sum = (mac[0] << 8 | mac[1]) + (mac[2] << 8 | mac[3]) + (mac[4] << 8 | mac[5]);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+/**
+ * The 16-bit word that, added to the words of `to`, gives the same ones' complement sum as the words of
+ * `from`: written into the NA's reserved field it keeps the checksum valid when `from` becomes `to`.
+ */
+export function checksumCompensation(from: Uint8Array, to: Uint8Array): number {
+  let x = macWordSum(from) + (0xffff - macWordSum(to));
+  while (x > 0xffff) x = (x & 0xffff) + (x >>> 16);
+  return x;
+}
+
+/**
+ * The nft rule (inet output hook) turning this node's neighbour advertisements for IPv6 `vip` on `device`
+ * into advertisements of the virtual MAC. Offsets in the ICMPv6 message: reserved low word at bit 48,
+ * target address at 64, option type+length at 192, option MAC at 208.
+ */
+export function ndRewriteLine(device: string, vip: string, realMac: string, virtualMac: string): string {
+  const target = parseIp(vip)!.bytes;
+  const from = parseMac(realMac)!, to = parseMac(virtualMac)!;
+  const fix = checksumCompensation(from, to).toString(16).padStart(4, "0");
+  return `oifname "${device}" icmpv6 type nd-neighbor-advert @th,64,128 ${hex(target)} @th,192,16 0x0201 ` +
+    `@th,208,48 ${hex(from)} @th,208,48 set ${hex(to)} @th,48,16 set 0x${fix}`;
+}
+
 function validate(spec: FarmFilterSpec): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(spec.table)) {
     throw new FarmFilterError(`invalid nft table name '${spec.table}'`);
@@ -97,6 +139,9 @@ function validate(spec: FarmFilterSpec): void {
   for (const i of spec.interfaces) {
     if (!/^[\w.:-]{1,15}$/.test(i.device)) throw new FarmFilterError(`invalid interface name '${i.device}'`);
     if (!parseMac(i.virtualMac)) throw new FarmFilterError(`invalid virtual MAC '${i.virtualMac}'`);
+    if (i.realMac !== undefined && !parseMac(i.realMac)) {
+      throw new FarmFilterError(`invalid MAC '${i.realMac}'`);
+    }
     for (const v of i.vips) {
       if (canonicalIp(v) !== v) throw new FarmFilterError(`VIP '${v}' is not canonical`);
     }
@@ -179,7 +224,20 @@ export function farmRuleset(spec: FarmFilterSpec): string {
   });
   // Traffic to a VIP that matches no rule is denied (spec §4.6 port-80 example).
   for (const v of vips) out.push(`    ${daddr(v)} drop`);
-  out.push(`  }`, `}`);
+  out.push(`  }`);
+  const ndLines = spec.interfaces.flatMap((i) =>
+    i.realMac === undefined
+      ? []
+      : i.vips.filter((v) => familyOf(v) === 6).map((v) =>
+        ndRewriteLine(i.device, v, i.realMac!, i.virtualMac)
+      )
+  );
+  if (ndLines.length > 0) {
+    out.push(`  chain announce6 {`, `    type filter hook output priority 0; policy accept;`);
+    for (const l of ndLines) out.push(`    ${l}`);
+    out.push(`  }`);
+  }
+  out.push(`}`);
   return out.join("\n") + "\n";
 }
 
@@ -207,6 +265,7 @@ export function farmFilterSpecFromConfig(
   vip: VipConfig,
   deviceOf: (vip: string) => string,
   bucketsOf: (group: string) => readonly number[] = () => [],
+  macOf: (device: string) => string | undefined = () => undefined,
 ): FarmFilterSpec {
   const interfaces: FarmFilterInterface[] = [];
   for (const itf of vip.interfaces.filter((i) => i.kind === "virtual")) {
@@ -221,7 +280,10 @@ export function farmFilterSpecFromConfig(
       : defaultVirtualMac(vips[0]);
     const byDevice = new Map<string, string[]>();
     for (const v of vips) byDevice.set(deviceOf(v), [...(byDevice.get(deviceOf(v)) ?? []), v]);
-    for (const [device, vs] of byDevice) interfaces.push({ device, virtualMac: mac, vips: vs });
+    for (const [device, vs] of byDevice) {
+      const realMac = macOf(device);
+      interfaces.push({ device, virtualMac: mac, vips: vs, ...(realMac ? { realMac } : {}) });
+    }
   }
   return {
     table: farmTableName(module),

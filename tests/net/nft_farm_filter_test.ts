@@ -3,6 +3,7 @@ import type { LoadBalancingRule, VipConfig } from "../../src/config/module_types
 import {
   bucketElements,
   bucketUpdate,
+  checksumCompensation,
   criterionHash,
   defaultVirtualMac,
   FarmFilterError,
@@ -10,8 +11,10 @@ import {
   farmFilterSpecFromConfig,
   farmRuleset,
   farmTableName,
+  ndRewriteLine,
   removeFarmRuleset,
 } from "../../src/net/nft_farm_filter.ts";
+import { parseMac } from "../../src/net/ip_address.ts";
 
 const rule = (r: Partial<LoadBalancingRule>): LoadBalancingRule => ({
   virtualAddr: "*",
@@ -213,4 +216,98 @@ Deno.test("spec from <vip>: alias VIPs of virtual interfaces, virtual MAC by typ
     { device: "eth1", virtualMac: "5a:fe:0a:01:00:07", vips: ["10.1.0.7"] },
   ]);
   assert.deepEqual(s.groups.map((g) => [g.name, g.buckets]), [["FarmProto", [1, 2]], ["Other", []]]);
+});
+
+/** ICMPv6 checksum (RFC 4443 §2.3) of `msg` between two addresses, over the IPv6 pseudo-header. */
+function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, msg: Uint8Array): number {
+  const bytes = new Uint8Array(40 + msg.length + (msg.length % 2));
+  bytes.set(src, 0);
+  bytes.set(dst, 16);
+  new DataView(bytes.buffer).setUint32(32, msg.length);
+  bytes[39] = 58;
+  bytes.set(msg, 40);
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+Deno.test("IPv6 NA rewrite: the new MAC plus the compensation word keep the ICMPv6 checksum valid", () => {
+  const macs = [
+    ["02:00:00:00:00:01", "5a:fe:00:00:00:50"],
+    ["a2:e9:72:e7:b2:c3", "5a:fe:0a:63:00:32"],
+    ["ff:ff:ff:ff:ff:fe", "5a:fe:00:00:00:00"],
+    ["00:00:00:00:00:00", "5a:fe:ff:ff:ff:ff"],
+  ];
+  const src = new Uint8Array(16).fill(0xfd, 0, 1), dst = new Uint8Array(16).fill(0xfe, 0, 1);
+  src[15] = 0x50;
+  dst[15] = 0x64;
+  for (const [real, virtual] of macs) {
+    const from = parseMac(real)!, to = parseMac(virtual)!;
+    const na = new Uint8Array(32);
+    na[0] = 136;
+    na[4] = 0x60; // S + O
+    na.set(src, 8);
+    na[24] = 2;
+    na[25] = 1;
+    na.set(from, 26);
+    const csum = icmpv6Checksum(src, dst, na);
+    na[2] = csum >> 8;
+    na[3] = csum & 0xff;
+    assert.equal(icmpv6Checksum(src, dst, na), 0, "valid before");
+    // what the nft rule does: MAC replaced, reserved low word set, checksum untouched
+    na.set(to, 26);
+    const fix = checksumCompensation(from, to);
+    na[6] = fix >> 8;
+    na[7] = fix & 0xff;
+    assert.equal(icmpv6Checksum(src, dst, na), 0, `valid after ${real} -> ${virtual}`);
+  }
+});
+
+Deno.test("IPv6 NA rewrite: one output rule per IPv6 VIP, matching the device's own MAC, only with realMac", () => {
+  assert.equal(
+    ndRewriteLine("eth0", "fd00::50", "02:00:00:00:00:01", "5a:fe:00:00:00:50"),
+    'oifname "eth0" icmpv6 type nd-neighbor-advert @th,64,128 0xfd000000000000000000000000000050 ' +
+      "@th,192,16 0x0201 @th,208,48 0x020000000001 @th,208,48 set 0x5afe00000050 @th,48,16 set 0xa6b2",
+  );
+  const withMac = farmRuleset({
+    ...spec,
+    interfaces: [{ ...spec.interfaces[0], realMac: "02:00:00:00:00:01" }],
+  });
+  assert.match(
+    withMac,
+    /chain announce6 \{\n\s+type filter hook output priority 0; policy accept;\n\s+oifname "eth0"/,
+  );
+  assert.equal(withMac.match(/nd-neighbor-advert/g)?.length, 1, "the IPv4 VIP gets no NA rule");
+  assert.ok(!text.includes("announce6"), "no NA rewrite without the device's MAC");
+  assert.throws(
+    () => farmRuleset({ ...spec, interfaces: [{ ...spec.interfaces[0], realMac: "zz" }] }),
+    FarmFilterError,
+  );
+});
+
+Deno.test("spec from <vip>: macOf gives each device's own MAC to the spec", () => {
+  const vip: VipConfig = {
+    tcpReset: true,
+    scriptControl: false,
+    interfaces: [{
+      check: true,
+      arpReroute: false,
+      arpIntervalMs: 60_000,
+      arpElapseMs: 1_200_000,
+      kind: "virtual",
+      virtualInterfaceType: "vmac_invisible",
+      virtualAddrs: [{ addr: "fd00::50", where: "alias", check: true, connections: false }],
+    }],
+    loadBalancing: [],
+  };
+  const s = farmFilterSpecFromConfig(
+    "m",
+    vip,
+    () => "eth1",
+    () => [],
+    (d) => (d === "eth1" ? "02:00:00:00:00:09" : undefined),
+  );
+  assert.equal(s.interfaces[0].realMac, "02:00:00:00:00:09");
+  assert.equal(farmFilterSpecFromConfig("m", vip, () => "eth1").interfaces[0].realMac, undefined);
 });
