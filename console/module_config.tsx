@@ -183,11 +183,14 @@ export function ModuleConfig(props: { module: string }) {
     });
   const applyAll = () =>
     run("Applying on every node", async () => {
-      const r = await api<{ code: number; stdout?: string; stderr?: string }>("POST", "/api/v1/cli", {
-        args: ["-H", "*", "-E", module],
-      });
-      if (r.code !== 0) throw new Error((r.stderr || r.stdout || `exit ${r.code}`).trim());
-      return `Applied on every node.\n${(r.stdout ?? "").trim()}`;
+      type Result = { node: string; ok: boolean; message: string };
+      let results: Result[];
+      try {
+        results = (await api<{ results: Result[] }>("POST", `${path}/distribute`, {})).results;
+      } catch (e) {
+        throw new Error(`Apply on all nodes: ${(e as Error).message}`);
+      }
+      return results.map((r) => `${r.node}: ${r.message}`).join("\n");
     });
 
   return (

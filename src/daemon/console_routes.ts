@@ -62,6 +62,7 @@ async function remoteRequest(
   path: string,
   body?: object,
   command = "console",
+  timeoutMs = NODE_TIMEOUT_MS,
 ): Promise<ApiResponse> {
   const a = s.cluster.active;
   const url = s.peerUrl(node);
@@ -75,7 +76,7 @@ async function remoteRequest(
     s.cluster.key,
     a.localNode,
     command,
-    NODE_TIMEOUT_MS,
+    timeoutMs,
     s.peerHttpClient,
   );
   return await client.request(method, path, body);
@@ -225,6 +226,10 @@ async function listTemplates(root: string): Promise<Template[]> {
 }
 
 const enc = encodeURIComponent;
+
+function errorOf(r: ApiResponse): string {
+  return (r.json as { error?: string } | undefined)?.error ?? `HTTP ${r.status}`;
+}
 
 function query(req: ApiRequest, names: readonly string[]): string {
   const q = new URLSearchParams();
@@ -407,6 +412,66 @@ export function consoleRoutes(s: NodeService): Route[] {
           else await atomicWriteFile(f, previous);
           throw e;
         }
+      },
+    },
+    {
+      method: "post",
+      path: "/modules/{module}/distribute",
+      summary: 'Apply the module on every node (safekit -H "*" -E AM): configure it here, then install it ' +
+        "with the same id and configure it on the other nodes; the module must be stopped on each node",
+      mutates: true,
+      handler: async (req) => {
+        const module = req.params.module;
+        const rt = s.modules.get(module);
+        const results: { node: string; ok: boolean; message: string }[] = [];
+        const here = s.cluster.active?.localNode ?? Deno.hostname();
+        try {
+          await s.modules.config(module);
+          results.push({ node: here, ok: true, message: "configured" });
+        } catch (e) {
+          // The other nodes get nothing this node does not hold as its active configuration.
+          return {
+            json: { results: [{ node: here, ok: false, message: (e as Error).message }] },
+            status: 409,
+          };
+        }
+        const a = s.cluster.active;
+        const zip = await s.modules.package(module);
+        const q = new URLSearchParams({ name: module, id: String(rt.id), reinstall: "1" });
+        for (const node of a ? nodeNames(a.config).filter((n) => n !== a.localNode) : []) {
+          try {
+            const command = `-H * -E ${module} by ${callerLabel(req.caller)}`;
+            const installed = await remoteRequest(
+              s,
+              node,
+              "POST",
+              `/api/v1/modules?${q}`,
+              zip,
+              command,
+              30_000,
+            );
+            if (installed.status !== 200) throw new Error(errorOf(installed));
+            const configured = await remoteRequest(
+              s,
+              node,
+              "POST",
+              `/api/v1/modules/${enc(module)}/config`,
+              {},
+              command,
+              30_000,
+            );
+            if (configured.status !== 200) throw new Error(errorOf(configured));
+            results.push({ node, ok: true, message: `installed with id ${rt.id} and configured` });
+          } catch (e) {
+            results.push({ node, ok: false, message: (e as Error).message });
+          }
+        }
+        const failed = results.filter((r) => !r.ok);
+        if (failed.length === 0) return { json: { results } };
+        return {
+          json: { results, error: failed.map((r) => `${r.node}: ${r.message}`).join("; ") },
+          status: 502,
+        };
       },
     },
   ];
