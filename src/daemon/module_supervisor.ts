@@ -184,7 +184,11 @@ export class ModuleSupervisor {
 
   /** Called before a script starts: a stop script ends its phase first. */
   async scriptStarting(name: string): Promise<void> {
-    if (name === "prestart") this.#started = true;
+    if (name === "prestart" && !this.#started) {
+      // A start at boot or by a detector's stopstart (an administrator's went through reset()): decide now.
+      this.#started = true;
+      this.tick(Date.now());
+    }
     if (name === "poststop") this.#started = false;
     const phase = SCRIPT_PHASE[name];
     if (!phase || !(name.startsWith("stop_") || name === "poststop")) return;
@@ -267,14 +271,25 @@ export class ModuleSupervisor {
   #detector(action: string, identity: string, rule?: string): void {
     // The server is going down: further detections would only count toward a maxloop the reboot resets.
     if (action === "noaction" || this.#rebootPending) return;
-    const verdict = this.#applyMaxloop({
-      kind: "action",
-      action: action as ControlAction,
-      identity: rule ?? identity,
-    });
+    if (this.#maxloopReplaces(action, rule ?? identity)) return;
+    this.d.command({ verb: action, by: identity, identity: rule ?? identity, rule });
+  }
+
+  /**
+   * A control command given with `-i identity` (`safekit restart|stopstart|swap -i <checker>`, spec §3.3,
+   * §4.11): it counts in maxloop like the supervisor's own detections. "replaced" when maxloop stopped the
+   * module (or automatic_reboot took over) instead: the runtime must not run the command then.
+   */
+  identifiedCommand(verb: string, identity: string): "run" | "replaced" {
+    if (this.#rebootPending) return "replaced";
+    return this.#maxloopReplaces(verb, identity) ? "replaced" : "run";
+  }
+
+  #maxloopReplaces(action: string, identity: string): boolean {
+    const verdict = this.#applyMaxloop({ kind: "action", action: action as ControlAction, identity });
     if (verdict === "stop") {
       this.d.command({ verb: "stop", by: "maxloop" });
-      return;
+      return true;
     }
     if (verdict === "reboot") {
       // The module stops first (its scripts stop the application cleanly), then the server reboots.
@@ -282,9 +297,9 @@ export class ModuleSupervisor {
       this.d.command({ verb: "stop", by: "automatic_reboot" });
       clearTimeout(this.#rebootFallback);
       this.#rebootFallback = setTimeout(() => this.#reboot(), this.#rebootGraceMs());
-      return;
+      return true;
     }
-    this.d.command({ verb: action, by: identity, identity: rule ?? identity, rule });
+    return false;
   }
 
   #applyMaxloop(event: Parameters<typeof maxloopStep>[1]): "allow" | "stop" | "reboot" {
