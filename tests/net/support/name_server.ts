@@ -1,7 +1,7 @@
 // Lab TCP service: answers each connection with its node name, then keeps it open until the peer closes
 // (so a test can hold an established connection), echoing what it receives. Prints "ready" once listening.
-const [name, port] = Deno.args;
-const listener = Deno.listen({ hostname: "0.0.0.0", port: Number(port) });
+const [name, port, hostname = "0.0.0.0"] = Deno.args; // "::" listens on IPv6 and IPv4
+const listener = Deno.listen({ hostname, port: Number(port) });
 console.log("ready");
 const enc = new TextEncoder();
 for await (const c of listener) {

@@ -25,14 +25,16 @@ const root = systemCommands();
 
 /**
  * hosts: name -> last byte of its address (names: up to 6 lowercase letters or digits, so that the bridge
- * port `p<name>` stays a valid interface name); `subnet`: the first three bytes (default LAB_SUBNET).
+ * port `p<name>` stays a valid interface name); `subnet`: the first three bytes (default LAB_SUBNET);
+ * `subnet6`: an IPv6 /64 prefix such as "fd99:" (each host also gets <subnet6>:<last byte in hex>/64,
+ * nodad); `tagPrefix`: how namespace names start (default "sk").
  */
 export async function createLab(
   hosts: Record<string, number>,
-  opts: { subnet?: string } = {},
+  opts: { subnet?: string; subnet6?: string; tagPrefix?: string } = {},
 ): Promise<Lab> {
   const subnet = opts.subnet ?? LAB_SUBNET;
-  const tag = `sk${
+  const tag = `${opts.tagPrefix ?? "sk"}${
     crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "")
   }`;
   const sw = `${tag}-sw`;
@@ -72,6 +74,10 @@ export async function createLab(
       await runChecked(root, "ip", ["-n", ns, "link", "set", "lo", "up"]);
       await runChecked(root, "ip", ["-n", ns, "link", "set", "eth0", "up"]);
       await runChecked(root, "ip", ["-n", ns, "addr", "add", `${subnet}.${last}/24`, "dev", "eth0"]);
+      if (opts.subnet6) {
+        const addr6 = `${opts.subnet6}:${last.toString(16)}/64`;
+        await runChecked(root, "ip", ["-n", ns, "addr", "add", addr6, "dev", "eth0", "nodad"]);
+      }
       out[name] = { name, ns, ifname: "eth0", ip: `${subnet}.${last}`, mac, cmds: systemCommands(ns) };
     }
   } catch (e) {
