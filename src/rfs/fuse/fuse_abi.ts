@@ -371,11 +371,18 @@ export function encodeEntryOut(
   return ENTRY_OUT_SIZE;
 }
 
-export function encodeOpenOut(out: Uint8Array, off: number, fh: bigint, openFlags: number): number {
+/** fuse_open_out; `backingId` (FOPEN_PASSTHROUGH, protocol 7.40+) sits where older versions had padding. */
+export function encodeOpenOut(
+  out: Uint8Array,
+  off: number,
+  fh: bigint,
+  openFlags: number,
+  backingId = 0,
+): number {
   const dv = view(out);
   dv.setBigUint64(off, fh, true);
   dv.setUint32(off + 8, openFlags, true);
-  dv.setInt32(off + 12, 0, true);
+  dv.setInt32(off + 12, backingId, true);
   return OPEN_OUT_SIZE;
 }
 

@@ -24,6 +24,8 @@ import {
   ENTRY_OUT_SIZE,
   Fattr,
   IN_HEADER_SIZE,
+  InitFlag,
+  type InitOut,
   Op,
   OUT_HEADER_SIZE,
   type Stat,
@@ -44,6 +46,7 @@ import {
   ENOSYS,
   ENOTTY,
   errno,
+  O_ACCMODE,
   O_APPEND,
   O_CLOEXEC,
   O_CREAT,
@@ -52,20 +55,28 @@ import {
   O_NOCTTY,
   O_NOFOLLOW,
   O_RDONLY,
+  O_RDWR,
   O_TRUNC,
+  O_WRONLY,
   S_IFREG,
   S_ISGID,
   sys,
   UTIME_OMIT,
 } from "./libc.ts";
 import { NodeTable } from "./node_table.ts";
+import {
+  FOPEN_DIRECT_IO,
+  FOPEN_KEEP_CACHE,
+  FOPEN_PASSTHROUGH,
+  type OpenMode,
+  ReadPassthrough,
+} from "./read_passthrough.ts";
 import { applyTreeOpSync, pwriteAll, TreeApplyError } from "../apply_tree_op.ts";
 import type { ReplicationSink, TreeOp, TreeTime } from "../tree_op.ts";
 import { TreePathError } from "../tree_op.ts";
 
 const O_DIRECT = 0o40000;
 const EILSEQ = 84;
-const FOPEN_KEEP_CACHE = 2;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export type PassthroughOptions = {
@@ -77,7 +88,13 @@ export type PassthroughOptions = {
   readonly ttlSec?: number;
 };
 
-export type PassthroughStats = { sinkOps: number; sinkFailures: number; unreplicatedWrites: number };
+export type PassthroughStats = {
+  sinkOps: number;
+  sinkFailures: number;
+  unreplicatedWrites: number;
+  /** Files replicated whole because a writable handle's mapping may have changed them (reconcile). */
+  reconciledFiles: number;
+};
 
 type DirListing = { entries: { ino: bigint; type: number; name: Uint8Array }[] };
 
@@ -88,18 +105,40 @@ function sysError(): number {
 
 export class PassthroughFs implements FuseHandler {
   readonly nodes = new NodeTable();
-  readonly stats: PassthroughStats = { sinkOps: 0, sinkFailures: 0, unreplicatedWrites: 0 };
+  readonly stats: PassthroughStats = {
+    sinkOps: 0,
+    sinkFailures: 0,
+    unreplicatedWrites: 0,
+    reconciledFiles: 0,
+  };
   private readonly rootFd: number;
   private readonly sink: ReplicationSink | null;
   private readonly ttl: number;
   private readonly statBuf = new Uint8Array(STAT_SIZE);
   private readonly dirs = new Map<number, DirListing>();
   private nextDirHandle = 1;
+  /** Decides per open whether reads bypass us (FUSE passthrough); disabled until INIT agrees to it. */
+  private readPassthrough = new ReadPassthrough(null);
+  /** How each open file handle is served, for its RELEASE. */
+  private readonly openModes = new Map<number, { node: number; mode: OpenMode }>();
+  private writebackCache = false;
+  /** Change stamps of nodes with unmediated writable handles, as of their last reconcile. */
+  private readonly reconciled = new Map<number, string>();
 
   constructor(options: PassthroughOptions) {
     this.rootFd = options.rootFd;
     this.sink = options.sink ?? null;
     this.ttl = options.ttlSec ?? 1;
+  }
+
+  negotiated(init: InitOut, devFd: number): void {
+    this.readPassthrough = new ReadPassthrough(init.flags2 !== 0 ? devFd : null);
+    this.writebackCache = (init.flags & InitFlag.WRITEBACK_CACHE) !== 0;
+  }
+
+  /** Opens served with reads passed through, and failed backing registrations (fell back to the cache). */
+  get passthroughStats(): { passthroughOpens: number; registrations: number; failures: number } {
+    return this.readPassthrough.stats;
   }
 
   handle(req: FuseRequest): HandlerResult | Promise<HandlerResult> {
@@ -147,8 +186,7 @@ export class PassthroughFs implements FuseHandler {
       case Op.STATFS:
         return this.statfs(req);
       case Op.RELEASE:
-        sys.close(Number(u64At(req.buf, 0)));
-        return 0;
+        return this.release(req);
       case Op.FLUSH:
         // Data reaches the backing file at every WRITE, so there is nothing to flush. ENOSYS makes the
         // kernel stop sending FLUSH at every close(), which saves a round trip per close.
@@ -394,17 +432,85 @@ export class PassthroughFs implements FuseHandler {
   }
 
   /** Flags for the backing fd: never O_APPEND, so a write lands at the offset the kernel chose — the
-   * same offset the secondary is given — and never O_DIRECT, whose alignment rules our buffers ignore. */
+   * same offset the secondary is given — and never O_DIRECT, whose alignment rules our buffers ignore.
+   * With the writeback cache the kernel reads pages around a partial write, even of a write-only file. */
   private backingFlags(flags: number): number {
-    return (flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_APPEND | O_DIRECT)) | O_NOFOLLOW | O_CLOEXEC;
+    let f = (flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_APPEND | O_DIRECT)) | O_NOFOLLOW | O_CLOEXEC;
+    if (this.writebackCache && (f & O_ACCMODE) === O_WRONLY) f = (f & ~O_ACCMODE) | O_RDWR;
+    return f;
+  }
+
+  /** Open reply for `fd` served as `mode` (see read_passthrough.ts); remembers the mode for RELEASE. */
+  private openReply(req: FuseRequest, off: number, node: number, fd: number, mode: OpenMode): number {
+    this.openModes.set(fd, { node, mode });
+    if (mode.kind === "passthrough") {
+      return encodeOpenOut(req.out, off, BigInt(fd), FOPEN_PASSTHROUGH, mode.backingId);
+    }
+    if (mode.kind === "direct") {
+      if (!this.reconciled.has(node)) this.reconciled.set(node, this.changeStamp(fd));
+      return encodeOpenOut(req.out, off, BigInt(fd), FOPEN_PASSTHROUGH | FOPEN_DIRECT_IO, mode.backingId);
+    }
+    return encodeOpenOut(req.out, off, BigInt(fd), FOPEN_KEEP_CACHE);
   }
 
   private open(req: FuseRequest, node: number): HandlerResult {
     const path = this.nodes.pathOf(node);
     if (path === null) return -ENOENT;
-    const fd = sys.openat(this.rootFd, cstr(path), this.backingFlags(u32At(req.buf, 0)), 0);
+    const flags = u32At(req.buf, 0);
+    const fd = sys.openat(this.rootFd, cstr(path), this.backingFlags(flags), 0);
     if (fd < 0) return sysError();
-    return encodeOpenOut(req.out, OUT_HEADER_SIZE, BigInt(fd), FOPEN_KEEP_CACHE);
+    const mode = this.readPassthrough.open(node, (flags & O_ACCMODE) !== O_RDONLY, fd);
+    return this.openReply(req, OUT_HEADER_SIZE, node, fd, mode);
+  }
+
+  private async release(req: FuseRequest): Promise<HandlerResult> {
+    const fh = Number(u64At(req.buf, 0));
+    const o = this.openModes.get(fh);
+    if (o !== undefined) {
+      // The last reference of a handle whose mappings went to the backing file: what they wrote is in
+      // the backing file now (the mapping is gone), and must reach the secondary.
+      if (o.mode.kind === "direct") await this.reconcile(o.node, fh).catch(() => {});
+      this.openModes.delete(fh);
+      this.readPassthrough.release(o.node, o.mode);
+      if (!this.readPassthrough.hasUnmediatedWriters(o.node)) this.reconciled.delete(o.node);
+    }
+    sys.close(fh);
+    return 0;
+  }
+
+  /** What changes when anything writes the file, our own writes included (multigrain ctime, size). */
+  private changeStamp(fd: number): string {
+    const st = this.fstat(fd);
+    return typeof st === "number" ? "" : `${st.ctime}.${st.ctimeNsec}:${st.size}`;
+  }
+
+  /**
+   * For a node with an unmediated writable handle (read_passthrough.ts): if the backing file changed since
+   * the last check, its whole content and size are replicated, so writes made through a shared mapping of
+   * the backing file reach the secondary. Our own writes change the stamp too, so this re-sends files that
+   * only we wrote: the price of never missing one, paid only while such a handle is open.
+   */
+  private reconcile(node: number, fd: number): Promise<void> {
+    const path = this.nodes.pathOf(node);
+    const before = this.reconciled.get(node);
+    if (path === null || before === undefined) return Promise.resolve();
+    const stamp = this.changeStamp(fd); // taken first: a change made while we read moves it again
+    if (stamp === before) return Promise.resolve();
+    this.reconciled.set(node, stamp);
+    const st = this.fstat(fd);
+    if (typeof st === "number") return Promise.reject(new Error(`fstat failed: ${-st}`));
+    const size = Number(st.size);
+    const sent: Promise<void>[] = [];
+    const piece = 1 << 20;
+    for (let at = 0; at < size; at += piece) {
+      const data = new Uint8Array(Math.min(piece, size - at));
+      const n = Number(sys.pread(fd, data, BigInt(data.length), BigInt(at)));
+      if (n <= 0) break;
+      sent.push(this.replicate({ kind: "write", path, offset: at, data: data.subarray(0, n) }));
+    }
+    sent.push(this.replicate({ kind: "setattr", path, size }));
+    this.stats.reconciledFiles++;
+    return Promise.all(sent).then(() => {});
   }
 
   private create(req: FuseRequest, parent: number): HandlerResult | Promise<HandlerResult> {
@@ -444,7 +550,9 @@ export class PassthroughFs implements FuseHandler {
         sys.close(fd);
         return len;
       }
-      return ENTRY_OUT_SIZE + encodeOpenOut(req.out, OUT_HEADER_SIZE + ENTRY_OUT_SIZE, BigInt(fd), 0);
+      const node = Number(u64At(req.out, OUT_HEADER_SIZE)); // entry_out.nodeid
+      const mode = this.readPassthrough.open(node, true, fd);
+      return ENTRY_OUT_SIZE + this.openReply(req, OUT_HEADER_SIZE + ENTRY_OUT_SIZE, node, fd, mode);
     })();
   }
 
@@ -506,6 +614,14 @@ export class PassthroughFs implements FuseHandler {
 
   private async fsync(req: FuseRequest, node: number): Promise<HandlerResult> {
     const fh = Number(u64At(req.buf, 0)), datasync = (u32At(req.buf, 8) & 1) !== 0;
+    if (this.readPassthrough.hasUnmediatedWriters(node)) {
+      try {
+        await this.reconcile(node, fh);
+      } catch {
+        this.stats.sinkFailures++;
+        return -EIO;
+      }
+    }
     const r = await (datasync ? sys.fdatasyncAsync(fh) : sys.fsyncAsync(fh));
     if (r !== 0) return -EIO; // errno of a call made off the JS thread is not observable
     const path = this.nodes.pathOf(node);

@@ -45,7 +45,12 @@ export async function mountReplicatedDir(
   let session: FuseSession;
   const fs = new PassthroughFs({ rootFd: root.fd, sink: options.sink, ttlSec: options.ttlSec });
   try {
-    session = FuseSession.mount(dir, fs, options);
+    // Reads pass through to the backing files wherever the kernel offers it; never with the writeback
+    // cache, which the kernel does not combine with passthrough.
+    session = FuseSession.mount(dir, fs, {
+      ...options,
+      passthrough: options.passthrough ?? !options.writebackCache,
+    });
   } catch (e) {
     root.close();
     throw e;

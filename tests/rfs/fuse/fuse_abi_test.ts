@@ -12,6 +12,7 @@ import {
   FuseProtocolError,
   IN_HEADER_SIZE,
   InitFlag,
+  InitFlag2,
   negotiateInit,
   Op,
   OUT_HEADER_SIZE,
@@ -122,4 +123,35 @@ Deno.test("SETATTR body: the fields sit where linux/fuse.h puts them", () => {
   assert.equal(s.mode, 0o100640);
   assert.equal(s.uid, 11);
   assert.equal(s.gid, 22);
+});
+
+Deno.test("INIT: passthrough and the writeback cache are taken only when asked for, offered, and not together", () => {
+  const body = new Uint8Array(64);
+  const dv = new DataView(body.buffer);
+  dv.setUint32(0, 7, true);
+  dv.setUint32(4, 45, true);
+  dv.setUint32(12, 0x73fffffb, true);
+  dv.setUint32(16, 0x5fd, true);
+  const kernel = decodeInitIn(request(Op.INIT, body));
+  const plain = negotiateInit(kernel, 1 << 20, 32);
+  assert.equal(plain.flags2, 0);
+  assert.equal(plain.maxStackDepth, 0);
+  const pt = negotiateInit(kernel, 1 << 20, 32, { passthrough: true });
+  assert.equal(pt.flags2, InitFlag2.PASSTHROUGH);
+  assert.equal(pt.maxStackDepth, 1);
+  assert.equal(pt.minor, 40, "backing_id in fuse_open_out exists from 7.40");
+  const out = new Uint8Array(OUT_HEADER_SIZE + 64);
+  encodeInitOut(out, pt);
+  const odv = new DataView(out.buffer);
+  assert.equal(odv.getUint32(OUT_HEADER_SIZE + 32, true), InitFlag2.PASSTHROUGH);
+  assert.equal(odv.getUint32(OUT_HEADER_SIZE + 36, true), 1);
+  const wb = negotiateInit(kernel, 1 << 20, 32, { writebackCache: true });
+  assert.ok(wb.flags & InitFlag.WRITEBACK_CACHE);
+  const both = negotiateInit(kernel, 1 << 20, 32, { writebackCache: true, passthrough: true });
+  assert.ok(both.flags & InitFlag.WRITEBACK_CACHE);
+  assert.equal(both.flags2, 0, "the kernel refuses passthrough with the writeback cache");
+  const old = negotiateInit({ ...kernel, minor: 38 }, 1 << 20, 32, { passthrough: true });
+  assert.equal(old.flags2, 0, "a 7.38 kernel has no passthrough: fall back");
+  const noOffer = negotiateInit({ ...kernel, flags2: 0 }, 1 << 20, 32, { passthrough: true });
+  assert.equal(noOffer.flags2, 0);
 });
