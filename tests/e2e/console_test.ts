@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { chromiumSkipReason, launchChromium } from "../support/chromium.ts";
 import { withNodes } from "../integration/node_harness.ts";
-import { establishPair, MODULE, setupMirror } from "../integration/mirror_harness.ts";
+import { establishPair, mirrorSafe, MODULE, setupMirror } from "../integration/mirror_harness.ts";
 
 const ADDR1 = "127.0.0.41";
 const ADDR2 = "127.0.0.42";
@@ -259,6 +259,24 @@ Deno.test({
           saved,
         );
         await shot(page, "6b-userconfig-form");
+
+        // Admin: install a second module from an uploaded .safe, then apply it on both nodes from its page.
+        await page.click('nav[aria-label="sections"] a:text("Modules")');
+        await page.setInputFiles("#install-file", await mirrorSafe(root));
+        await page.fill("#install-name", "extra");
+        await page.click('form.install button:text-is("Install")');
+        await page.waitForSelector('table.modules a:text("extra")');
+        await page.click('table.modules a:text("extra")');
+        await page.waitForSelector("#uc-pulse");
+        await page.click("#uc-apply-all");
+        await page.waitForSelector("#uc-verdict.verdict-ok", { timeout: 30_000 });
+        const applied = await page.textContent("#uc-verdict") ?? "";
+        assert.match(applied, /node1: configured/);
+        assert.match(applied, /node2: installed with id \d+ and configured/);
+        await page.click('a:text("Monitoring")');
+        await page.waitForSelector(
+          'li.tile[data-node="node2"][data-module="extra"][data-state="STOP (NotReady)"]',
+        );
 
         // A node that stops answering becomes a red ERROR tile; the other node takes over.
         await page.click('a:text("Monitoring")');
