@@ -118,6 +118,12 @@ async function benchOn(fsLabel: string, parent: string): Promise<void> {
   console.log(
     `  added per write: FUSE ${(l.f - l.d).toFixed(0)} µs, replication ${(l.r - l.f).toFixed(0)} µs`,
   );
+  const rm = { d: median(rd.direct), f: median(rd.fuse), r: median(rd.replicated) };
+  console.log(`read ${mib} MiB from the page cache (dd bs=1M), MB/s median (runs)`);
+  console.log(`  direct                  ${rm.d.toFixed(0).padStart(6)}   (${fmt(rd.direct)})`);
+  console.log(`  FUSE, reads via server  ${rm.f.toFixed(0).padStart(6)}   (${fmt(rd.fuse)})`);
+  const how = passthrough ? "passthrough" : "no passthrough";
+  console.log(`  replicated (${how})  ${rm.r.toFixed(0).padStart(6)}   (${fmt(rd.replicated)})`);
 }
 
 console.log(`${rounds} rounds round-robin; the secondary is a separate process on ${"127.0.0.91"}`);
