@@ -3,6 +3,7 @@
 // which go to the module's automaton as commands carrying an identity, so maxloop counts them. It follows
 // the module's scripts: `pre` checkers and errd classes start after prestart and stop before poststop,
 // `prim`/`second`/`both` ones around start_*/stop_* (the runtime calls `scriptStarting`/`scriptEnded`).
+import { join } from "node:path";
 import {
   CheckerSet,
   DEFAULT_TIMEOUT_MS,
@@ -110,6 +111,7 @@ export class ModuleSupervisor {
         log: (level, m) => this.#log(level, "errd", m),
         scripts: env,
         initiallyOn: this.#setting("usersetting.errd") !== "off",
+        listFile: d.scripts ? join(d.scripts.environment().SAFEUSERVAR, "errdlist") : undefined,
       })
       : null;
   }

@@ -11,6 +11,7 @@ import {
   errdStep,
   initialErrdState,
 } from "./errd_automaton.ts";
+import { errdListText } from "./errd_list.ts";
 import { compileSelector, matchingProcs, parseCmdline, parseStat, type ProcInfo } from "./proc_table.ts";
 
 /** What a handler needs from the module's script runner (ScriptRunner satisfies it). */
@@ -28,6 +29,8 @@ export type ErrdMonitorOptions = {
   /** service="yes": whether the unit is active (default: `systemctl is-active --quiet <name>`). */
   readonly serviceActive?: (name: string) => Promise<boolean>;
   readonly initiallyOn?: boolean;
+  /** SAFEVAR/modules/AM/errdlist (errd_list.ts), rewritten when it changes; none when absent. */
+  readonly listFile?: string;
 };
 
 export class ErrdMonitor {
@@ -37,6 +40,8 @@ export class ErrdMonitor {
   #stopped = true;
   #handlers = new Set<Promise<void>>();
   #config: ErrdConfig;
+  #counts: readonly number[] | null = null;
+  #listText = "";
 
   constructor(config: ErrdConfig, private readonly opts: ErrdMonitorOptions) {
     this.#config = config;
@@ -55,6 +60,7 @@ export class ErrdMonitor {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#writeList();
     this.#schedule();
   }
 
@@ -88,6 +94,7 @@ export class ErrdMonitor {
       if (p.service) return await serviceActive(p.name) ? 1 : 0;
       return matchingProcs(compileSelector(p), table).length;
     }));
+    this.#counts = counts;
     this.#feed({ kind: "poll", counts });
   }
 
@@ -107,6 +114,21 @@ export class ErrdMonitor {
     const out = errdStep(this.#config, this.#state, event);
     this.#state = out.state;
     for (const e of out.effects) this.#execute(e);
+    this.#writeList();
+  }
+
+  #writeList(): void {
+    if (!this.opts.listFile) return;
+    const text = errdListText(this.#config, this.#state, this.#counts);
+    if (text === this.#listText) return;
+    this.#listText = text;
+    try {
+      // tmp + rename: a reader never sees half a list.
+      Deno.writeTextFileSync(`${this.opts.listFile}.tmp`, text);
+      Deno.renameSync(`${this.opts.listFile}.tmp`, this.opts.listFile);
+    } catch (e) {
+      this.opts.log?.("E", `errd: cannot write ${this.opts.listFile}: ${e}`);
+    }
   }
 
   #execute(e: ErrdEffect): void {

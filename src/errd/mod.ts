@@ -40,3 +40,4 @@ export {
   procLine,
   type ProcSelector,
 } from "./proc_table.ts";
+export { errdListText } from "./errd_list.ts";
