@@ -84,6 +84,8 @@ export class ModuleSupervisor {
   #isolationTimer: ReturnType<typeof setInterval> | undefined;
   /** Between prestart (or an administrator's start) and poststop: a stopped module's rules do not act. */
   #started = false;
+  /** `safekit checker off` pauses the splitbrain verdict too (it is a checker); the value stays as it was. */
+  #checkersOn = true;
   #rebootFallback: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly d: SupervisorDeps, maxloop?: MaxloopState) {
@@ -117,7 +119,8 @@ export class ModuleSupervisor {
   }
 
   start(): void {
-    void this.#checkers.setEnabled(this.#setting("usersetting.checker") !== "off");
+    this.#checkersOn = this.#setting("usersetting.checker") !== "off";
+    void this.#checkers.setEnabled(this.#checkersOn);
     this.#errd?.start();
     this.#timer = setInterval(() => this.tick(Date.now()), this.ruleSet.periodMs);
     if (this.#witness) {
@@ -142,7 +145,7 @@ export class ModuleSupervisor {
 
   /** Feeds the heartbeat view to the isolation logic (only while the module runs: its checkers do too). */
   #watchPeer(): void {
-    if (!this.#started) return;
+    if (!this.#started || !this.#checkersOn) return;
     const heartbeats = (this.d.config.heart?.heartbeats ?? []).map((h) =>
       this.d.resources.get(h.resource)?.value as string | undefined
     );
@@ -212,8 +215,10 @@ export class ModuleSupervisor {
   /** `safekit checker on|off`, `safekit errd on|off` (persisted as usersetting.* resources). */
   setSwitch(name: "checker" | "errd", on: boolean): void {
     this.#setResource(`usersetting.${name}`, on ? "on" : "off", "safeadmin");
-    if (name === "checker") void this.#checkers.setEnabled(on);
-    else this.#errd?.setSwitch(on);
+    if (name === "checker") {
+      this.#checkersOn = on;
+      void this.#checkers.setEnabled(on);
+    } else this.#errd?.setSwitch(on);
   }
 
   enableErrdClass(name: string, on: boolean): void {
