@@ -148,30 +148,39 @@ Deno.test("route sweep: the public routes answer without credentials and never 5
   }
 });
 
-/** Sends each state-changing route as `who`, with or without the CSRF token; returns the off-target ones. */
+/**
+ * Sends every route `expectRefused` selects as `who`, once with a session (and its CSRF token) and once
+ * with an API key of the same role; returns the answers that were not a 403 refusal.
+ */
 async function sweepAs(
   f: NodeAppFixture,
   who: "mon" | "ctl",
   expectRefused: (access: RouteAccess) => boolean,
 ): Promise<{ checked: number; wrong: string[] }> {
   const s = await f.session(who);
+  const role: Role = who === "mon" ? "Monitor" : "Control";
+  const { token } = await f.service.auth.deps.apiKeys.create(role, `sweep-${who}`, "test", new Date());
+  const credentials: Record<string, Record<string, string>> = {
+    session: { cookie: s.cookie, "x-csrf-token": s.csrf, origin: ORIGIN },
+    "API key": { authorization: `Bearer ${token}` },
+  };
   const wrong: string[] = [];
   let checked = 0;
   for (const r of sweepList(f)) {
     if (!expectRefused(r.access)) continue;
     checked++;
-    const res = await f.fetch(r.url, {
-      method: r.method,
-      headers: { cookie: s.cookie, "x-csrf-token": s.csrf, origin: ORIGIN },
-    });
-    const status = res.status;
-    const body = await res.text();
-    if (status !== 403 || !/refused: '\w+' has role/.test(body)) wrong.push(`${r.key} -> ${status} ${body}`);
+    for (const [via, headers] of Object.entries(credentials)) {
+      const res = await f.fetch(r.url, { method: r.method, headers });
+      const body = await res.text();
+      if (res.status !== 403 || !/"error":"refused: /.test(body)) {
+        wrong.push(`${r.key} (${via}) -> ${res.status} ${body}`);
+      }
+    }
   }
   return { checked, wrong };
 }
 
-Deno.test("route sweep: Monitor gets 403 on every state-changing route", async () => {
+Deno.test("route sweep: Monitor (session or API key) gets 403 on every state-changing route", async () => {
   const f = await makeNodeApp();
   try {
     const { checked, wrong } = await sweepAs(f, "mon", (a) => a.mutates || requiredRoleOf(a) !== "Monitor");
@@ -182,7 +191,7 @@ Deno.test("route sweep: Monitor gets 403 on every state-changing route", async (
   }
 });
 
-Deno.test("route sweep: Control gets 403 on every Admin-only route", async () => {
+Deno.test("route sweep: Control (session or API key) gets 403 on every Admin-only route", async () => {
   const f = await makeNodeApp();
   try {
     const admin: Role = "Admin";
