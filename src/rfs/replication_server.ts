@@ -12,6 +12,7 @@
 
 import { applyTreeOp } from "./apply_tree_op.ts";
 import { openTreeRoot, type TreeRoot } from "./beneath_root.ts";
+import { clearStaleReadOnlyGuard, guardReadOnly, releaseReadOnly } from "./read_only_guard.ts";
 import { ChannelClosedError, type FrameChannel } from "./protocol/frame_channel.ts";
 import { FrameError } from "./protocol/frame_codec.ts";
 import type { Message, ReiRequestKind } from "./protocol/messages.ts";
@@ -26,6 +27,11 @@ export type ReplicationServerOptions = {
   readonly module: string;
   /** The replicated directories on this node, in <replicated> order (they must exist). */
   readonly dirs: readonly string[];
+  /**
+   * Per directory, <replicated mode="read_only">: while the server runs, the directory is read-only for
+   * local users (a read-only bind mount over it, read_only_guard.ts); the server writes beneath it.
+   */
+  readonly readOnlyDirs?: readonly boolean[];
   /** Node names allowed to replicate to us (the peer of cluster.xml); unset = any key holder. */
   readonly allowedNodes?: ReadonlySet<string>;
   readonly handshakeTimeoutMs?: number;
@@ -305,6 +311,7 @@ export class ReplicationServer {
   private current: ReplicationSession | null = null;
   private sessionWaiters: ((s: ReplicationSession) => void)[] = [];
   private readonly conns = new Set<Deno.TcpConn>();
+  private readonly guarded: string[] = [];
 
   constructor(private readonly opts: ReplicationServerOptions) {}
 
@@ -317,6 +324,8 @@ export class ReplicationServer {
   }
 
   start(): void {
+    // A guard left by a crash would make the handles below open the read-only view.
+    for (const d of this.opts.dirs) clearStaleReadOnlyGuard(d);
     this.roots = this.opts.dirs.map((d) => openTreeRoot(d));
     try {
       this.listener = Deno.listen({ hostname: this.opts.hostname, port: this.opts.port, transport: "tcp" });
@@ -327,6 +336,13 @@ export class ReplicationServer {
       );
     }
     void this.acceptLoop(this.listener);
+    // Only now: the handles above were opened on the read-write mount, which the guard then hides.
+    this.opts.dirs.forEach((d, i) => {
+      if (this.opts.readOnlyDirs?.[i]) {
+        guardReadOnly(d);
+        this.guarded.push(d);
+      }
+    });
   }
 
   /** The next (or current) authenticated session; rejects after `timeoutMs` (reitimeout). */
@@ -356,6 +372,13 @@ export class ReplicationServer {
       try {
         c.close();
       } catch { /* closed */ }
+    }
+    for (const d of this.guarded.splice(0)) {
+      try {
+        releaseReadOnly(d);
+      } catch (e) {
+        this.opts.log?.("E", (e as Error).message);
+      }
     }
     for (const r of this.roots) r.close();
     this.roots = [];

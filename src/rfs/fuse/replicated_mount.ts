@@ -2,6 +2,7 @@
 // in the same directory, and every change also goes to the sink.
 
 import { openTreeRoot, type TreeRoot } from "../beneath_root.ts";
+import { clearStaleReadOnlyGuard } from "../read_only_guard.ts";
 import { AT_FDCWD, cstr, errno, MNT_DETACH, sys } from "./libc.ts";
 import type { ReplicationSink } from "../tree_op.ts";
 import { type FuseMountOptions, FuseSession } from "./fuse_session.ts";
@@ -40,6 +41,9 @@ export async function mountReplicatedDir(
   options: { sink?: ReplicationSink; ttlSec?: number } & FuseMountOptions = {},
 ): Promise<ReplicatedMount> {
   clearStaleMount(dir);
+  // A secondary that crashed while SECOND may have left its read-only guard: the handle must be on the
+  // read-write mount.
+  clearStaleReadOnlyGuard(dir);
   // The handle must be taken before the mount hides the directory.
   const root = openTreeRoot(dir);
   let session: FuseSession;
