@@ -240,6 +240,10 @@ function query(req: ApiRequest, names: readonly string[]): string {
 
 export function consoleRoutes(s: NodeService): Route[] {
   const events = eventsRoutes({ rows: () => clusterModuleRows(s) });
+  // A local change reaches the browsers at once; the hub's tick still catches the other nodes' changes.
+  s.onModuleChange(() => {
+    if (events.hub.clientCount > 0) void events.hub.refresh();
+  });
   return [
     ...events.routes,
     {

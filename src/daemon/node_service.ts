@@ -314,7 +314,19 @@ export class NodeService {
     return { received: c.received, accepted: c.accepted, sent: c.sent, ...dropped };
   }
 
+  readonly #moduleListeners: (() => void)[] = [];
+
+  /** Called after any module's state changed on this node (the console's live stream listens). */
+  onModuleChange(listener: () => void): void {
+    this.#moduleListeners.push(listener);
+  }
+
   #refreshReady(): void {
+    for (const l of this.#moduleListeners) {
+      try {
+        l();
+      } catch { /* a listener's failure is not the state change's */ }
+    }
     const ready = new Set<string>();
     for (const m of this.modules.list()) if (m.state && isProbeReady(m.mode, m.state)) ready.add(m.name);
     this.#ready = ready;
