@@ -6,6 +6,7 @@
 // Needs root, ip, nft, ss. Everything it creates (processes, namespaces, temp dir) is removed in `finally`.
 //
 //   deno run -A scripts/bench/farm.ts [--rounds 5] [--connections 2000] [--concurrency 16]
+//   deno run -A scripts/bench/farm.ts --buckets      (no root: bucket assignment figures, see below)
 //
 // Internal: `farm.ts --client HOST PORT N CONCURRENCY` is the client this script runs inside the client
 // namespace; it prints one JSON line {elapsedMs, counts} (its own start-up is not timed).
@@ -16,6 +17,7 @@ import { createLab, type NetnsProcess, spawnInNetns } from "../../tests/net/supp
 import { killNamespace, NetnsNodeService } from "../../tests/net/support/netns_node_service.ts";
 import { farmVipSafe } from "../../tests/net/support/vip_module_safe.ts";
 import { median } from "./bench_cluster.ts";
+import { assignBuckets, type FarmGroup, idealShares, preferenceLists } from "../../src/core/farm_buckets.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const SUBNET = "10.99.9";
@@ -188,8 +190,84 @@ async function bench(rounds: number, connections: number, concurrency: number): 
   }
 }
 
+// ---------------------------------------------------------------- bucket assignment figures (pure)
+
+/**
+ * For each power vector: time to build the group's preference lists (once per configuration), the worst
+ * |buckets − weighted share| over every membership, and over every join and leave the buckets moved versus
+ * the minimum (the buckets some node must gain). docs/farm.md quotes the output.
+ */
+function bucketFigures(): void {
+  const vectors = [
+    [1, 1],
+    [1, 1, 1],
+    [1, 1, 1, 1],
+    [1, 1, 1, 1, 1, 1, 1, 1],
+    [3, 1, 1],
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [5, 3, 2, 7, 1, 1, 9, 4],
+    [2, 1, 1, 1, 1, 1, 1, 1],
+    [3, 3, 2, 2, 1, 1, 1, 1],
+    [0, 1, 1, 2, 0, 1, 1, 1],
+    [1, 40, 1600, 2, 3, 5, 8, 13],
+    [1, 64, 4096, 1, 1, 64, 1, 4096],
+    [100, 1, 1, 1, 1, 1, 1, 1],
+  ];
+  for (const powers of vectors) {
+    const nodes = powers.map((_, i) => `node${i + 1}`);
+    const group: FarmGroup = {
+      name: "FarmProto",
+      powers: Object.fromEntries(nodes.map((n, i) => [n, powers[i]])),
+    };
+    const t0 = performance.now();
+    preferenceLists(group);
+    const ms = performance.now() - t0;
+    const owners = new Map<number, readonly (string | null)[]>();
+    let worst = 0, worstPair = 0, over1 = 0;
+    for (let mask = 1; mask < 1 << nodes.length; mask++) {
+      const members = nodes.filter((_, i) => (mask >> i) & 1);
+      const a = assignBuckets(group, members);
+      owners.set(mask, a.owners);
+      const shares = idealShares(group, members);
+      for (const m of members) {
+        const d = Math.abs(a.owners.filter((o) => o === m).length - shares.get(m)!);
+        worst = Math.max(worst, d);
+        if (members.length === 2) worstPair = Math.max(worstPair, d);
+        if (d > 1 + 1e-9) over1++;
+      }
+    }
+    let transitions = 0, moved = 0, minimum = 0;
+    const tally = (o: readonly (string | null)[]) => {
+      const m = new Map<string | null, number>();
+      for (const x of o) m.set(x, (m.get(x) ?? 0) + 1);
+      return m;
+    };
+    for (let mask = 1; mask < 1 << nodes.length; mask++) {
+      for (let x = 0; x < nodes.length; x++) {
+        const without = mask & ~(1 << x);
+        if (without === mask || without === 0) continue;
+        const a = owners.get(mask)!, z = owners.get(without)!;
+        transitions++;
+        moved += a.filter((o, b) => o !== z[b]).length;
+        const ca = tally(a);
+        for (const [k, v] of tally(z)) minimum += Math.max(0, v - (ca.get(k) ?? 0));
+      }
+    }
+    console.log(
+      `${JSON.stringify(powers).padEnd(30)} lists ${ms.toFixed(0).padStart(4)} ms  worst |dev| ${
+        worst.toFixed(2)
+      }` +
+        ` (pairs ${
+          worstPair.toFixed(2)
+        }, ${over1} over 1)  ${transitions} joins/leaves: moved ${moved}, minimum ${minimum}`,
+    );
+  }
+}
+
 if (import.meta.main) {
-  if (Deno.args[0] === "--client") {
+  if (Deno.args[0] === "--buckets") {
+    bucketFigures();
+  } else if (Deno.args[0] === "--client") {
     const [host, port, n, c] = Deno.args.slice(1);
     await runClient(host, Number(port), Number(n), Number(c));
   } else {

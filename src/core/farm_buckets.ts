@@ -37,8 +37,11 @@ export const MAX_EXHAUSTIVE_UNIVERSE = 10;
 export const MAX_SEARCHED_UNIVERSE = 8;
 /** Move budget of the search: fixed (never a time limit) so that every node computes the same lists. */
 const SEARCH_MOVES = 250_000;
-/** Steepest-descent iterations after the annealing (each costs up to ~3 ms for 8 nodes). */
-const POLISH_ITERATIONS = 40;
+/**
+ * Steepest-descent iterations after the annealing: up to 7 nodes (an iteration ~0.3 ms) they usually
+ * finish the job; with 8 an iteration costs ~2 ms and 60 of them gained little, so none.
+ */
+const polishIterations = (n: number) => (n <= 7 ? 400 : 0);
 
 /** One `<group>` of `<loadbalancing_list>`: its name and the power of every node that may serve it. */
 export type FarmGroup = { readonly name: string; readonly powers: Readonly<Record<string, number>> };
@@ -222,8 +225,9 @@ function searchedLists(u: Universe, seed: number): number[][] {
     seed,
   };
   const annealed = searchBalancedLists({ ...problem, start: balancedLists(u), moves: SEARCH_MOVES, hot: 2 });
-  if (annealed.violations === 0) return annealed.lists;
-  return polishBalancedLists({ ...problem, start: annealed.lists, iterations: POLISH_ITERATIONS }).lists;
+  if (annealed.violations === 0 || polishIterations(problem.n) === 0) return annealed.lists;
+  return polishBalancedLists({ ...problem, start: annealed.lists, iterations: polishIterations(problem.n) })
+    .lists;
 }
 
 type Preferences = { readonly universe: Universe; readonly lists: readonly (readonly string[])[] };

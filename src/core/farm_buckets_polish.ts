@@ -2,8 +2,8 @@
 // (subset, node) pair. The annealing of adjacent swaps gets close quickly but wanders at the end; this
 // phase takes the pair furthest outside its range and, over every bucket where that pair can change,
 // tries moving one node of the list before or after the other (a rotation, i.e. a run of adjacent swaps),
-// keeping the candidate that lowers the total squared excess most (or raises it least: a short tabu on
-// the bucket just changed keeps it from undoing itself). A rotation starting at position p only changes
+// keeping the candidate that lowers the total cubed excess most (or raises it least: a short tabu on
+// the bucket just changed keeps it from undoing itself); the best family met is returned. A rotation starting at position p only changes
 // the first choice of subsets that avoid the p nodes in front, so a candidate costs at most 2^(n−p)
 // subset visits. Deterministic: seeded tie-breaks, bounded iterations.
 
@@ -50,6 +50,7 @@ export function polishBalancedLists(input: PolishInput): PolishResult {
       if (((mask >> i) & 1) === 0) continue;
       const x = B * input.share(mask, i);
       ideal[mask * n + i] = x;
+      if (x === 0) continue;
       const slack = strictRange(mask, n) ? -1e-9 : 1e-9;
       lo[mask * n + i] = Math.ceil(x - 1 - slack);
       hi[mask * n + i] = Math.floor(x + 1 + slack);
@@ -87,7 +88,7 @@ export function polishBalancedLists(input: PolishInput): PolishResult {
   const excessOf = (idx: number, c: number) => (c > hi[idx] ? c - hi[idx] : c < lo[idx] ? lo[idx] - c : 0);
   const costOf = (idx: number, c: number) => {
     const e = excessOf(idx, c);
-    return e * e;
+    return e * e * e;
   };
   const changes: number[] = [];
   const deltaOf = (t: number, cand: Uint8Array, from: number, record: boolean) => {
@@ -122,12 +123,16 @@ export function polishBalancedLists(input: PolishInput): PolishResult {
     if (!active[mask]) continue;
     for (let i = 0; i < n; i++) if ((mask >> i) & 1) total += costOf(mask * n + i, cnt[mask * n + i]);
   }
+  // The walk may go uphill: the best family seen is returned, best = smallest largest excess, then smallest
+  // total (a lower sum of squares may hide one pair 2 buckets out).
+  let bestWorst = Infinity, bestTotal = Infinity;
+  const bestPerm = perm.slice();
   const random = rng(input.seed);
   const tabu = new Int32Array(B).fill(-1);
   const cand = new Uint8Array(n);
   const best = new Uint8Array(n);
   let it = 0;
-  for (; it < input.iterations && total > 0; it++) {
+  for (;; it++) {
     let worst = -1, worstExcess = 0, ties = 0;
     for (let mask = 1; mask < M; mask++) {
       if (!active[mask]) continue;
@@ -142,6 +147,12 @@ export function polishBalancedLists(input: PolishInput): PolishResult {
         } else if (random() % ++ties === 0) worst = mask * n + i;
       }
     }
+    if (worstExcess < bestWorst || (worstExcess === bestWorst && total < bestTotal)) {
+      bestWorst = worstExcess;
+      bestTotal = total;
+      bestPerm.set(perm);
+    }
+    if (it >= input.iterations || total === 0) break;
     const mask = Math.floor(worst / n), i = worst % n;
     const over = cnt[worst] > hi[worst];
     let bestDelta = Infinity, bestT = -1, bestFrom = 0;
@@ -185,6 +196,11 @@ export function polishBalancedLists(input: PolishInput): PolishResult {
     perm.set(best, bestT * n);
     total += bestDelta;
     tabu[bestT] = it + 2 + (random() % 4);
+  }
+  perm.set(bestPerm);
+  cnt.fill(0);
+  for (let t = 0; t < B; t++) {
+    firstsFrom(perm.subarray(t * n, t * n + n), 0, (mask, f) => cnt[mask * n + f]++);
   }
   let violations = 0, maxDeviation = 0;
   for (let mask = 1; mask < M; mask++) {

@@ -11,9 +11,10 @@
 // How: deterministic local search by adjacent swaps (simulated annealing, seeded). Swapping the nodes a, b
 // at positions p, p+1 of one bucket's list changes the first choice (a → b) of exactly the subsets that
 // contain a and b and none of the p nodes in front: counts are updated incrementally over those subsets
-// only. The cost is the sum over (subset, node) of the squared distance from the count to its allowed
-// range. Half the moves are random, half aim at a violated (subset, node) pair (swap its node out of, or
-// into, first place in a bucket where the next node belongs to the subset). Bounded by a move budget.
+// only. The cost is the sum over (subset, node) of the cubed distance from the count to its allowed
+// range (cubed: one pair 2 buckets out costs more than several pairs 1 out). Half the moves are random,
+// half aim at a violated (subset, node) pair (swap its node out of, or into, first place in a bucket where
+// the next node belongs to the subset). Bounded by a move budget, never by time.
 // Order constraints (an eclipser before the nodes it eclipses, power-0 nodes last) are never broken.
 //
 // Pure and deterministic: same inputs, same lists, on every node.
@@ -90,6 +91,7 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
       if (((mask >> i) & 1) === 0) continue;
       const x = B * input.share(mask, i);
       ideal[mask * n + i] = x;
+      if (x === 0) continue; // lo = hi = 0: a node without a share never leads
       const slack = strictRange(mask, n) ? -1e-9 : 1e-9;
       lo[mask * n + i] = Math.ceil(x - 1 - slack);
       hi[mask * n + i] = Math.floor(x + 1 + slack);
@@ -122,7 +124,7 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
   const excessOf = (idx: number, c: number) => (c > hi[idx] ? c - hi[idx] : c < lo[idx] ? lo[idx] - c : 0);
   const costOf = (idx: number, c: number) => {
     const e = excessOf(idx, c);
-    return e * e;
+    return e * e * e;
   };
   const violated: number[] = [];
   const collectViolations = () => {
@@ -151,8 +153,14 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
     for (let sub = rest;; sub = (sub - 1) & rest) {
       const mask = sub | ab;
       if (active[mask]) {
+        // a loses a first place, b gains one (the hot loop: costOf written out)
         const ia = mask * n + a, ib = mask * n + b;
-        d += costOf(ia, cnt[ia] - 1) - costOf(ia, cnt[ia]) + costOf(ib, cnt[ib] + 1) - costOf(ib, cnt[ib]);
+        const ca = cnt[ia], la = lo[ia], ha = hi[ia], cb = cnt[ib], lb = lo[ib], hb = hi[ib];
+        const ea0 = ca > ha ? ca - ha : ca < la ? la - ca : 0;
+        const ea1 = ca - 1 > ha ? ca - 1 - ha : ca - 1 < la ? la - ca + 1 : 0;
+        const eb0 = cb > hb ? cb - hb : cb < lb ? lb - cb : 0;
+        const eb1 = cb + 1 > hb ? cb + 1 - hb : cb + 1 < lb ? lb - cb - 1 : 0;
+        d += ea1 * ea1 * ea1 - ea0 * ea0 * ea0 + eb1 * eb1 * eb1 - eb0 * eb0 * eb0;
       }
       if (sub === 0) break;
     }
@@ -183,10 +191,12 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
 
   const random = rng(input.seed);
   const hot = input.hot ?? 0.6, cold = input.cold ?? 0.05;
+  const cooling = Math.pow(cold / hot, 1 / Math.max(1, input.moves));
+  let temperature = hot / cooling;
   let m = 0;
   for (; m < input.moves && total > 0; m++) {
     if ((m & 1023) === 0) collectViolations();
-    const temperature = hot * Math.pow(cold / hot, m / input.moves);
+    temperature *= cooling;
     const base = (random() & (B - 1)) * n;
     let p: number;
     if ((m & 1) === 1 && violated.length > 0) {
