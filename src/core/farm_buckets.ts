@@ -14,12 +14,17 @@
 //    power-0 nodes last, so eclipsed and power-0 members are never a first choice.
 //    Conversely, an assignment that moves exactly the minimum on every join and leave and depends only on
 //    the membership IS such a family (remove nodes one at a time), so lists are the only way to get it.
-//    Up to MAX_SEARCHED_UNIVERSE (8) nodes: the lists start from a greedy build (bucket after bucket, each
-//    position taking the candidate that best reduces a cosh potential of count minus ideal summed over
-//    EVERY subset of the universe) and are then improved by a seeded local search of adjacent swaps
-//    (farm_buckets_search.ts) towards "within one bucket of the weighted share for every subset". The
-//    owners are the first choices, nothing else: a join or leave moves EXACTLY the minimum. Balance is the
-//    best the bounded search reaches (docs/farm.md gives the measured worst deviation, under 3 buckets).
+//    Up to MAX_SEARCHED_UNIVERSE (8) nodes the owners are the first choices, nothing else: a join or leave
+//    moves EXACTLY the minimum. The lists come from
+//    a. the embedded equal-power table (farm_buckets_equal_table.ts) when the serving nodes have equal
+//       powers, or tiers of equal powers each eclipsing the next (chain HA): every membership within one
+//       bucket of its share (|count − ideal| ≤ 1), every pair and the whole farm of 2, 4 or 8 exact;
+//    b. otherwise a search, once per configuration: greedy build (bucket after bucket, each position taking
+//       the candidate that best reduces a cosh potential of count minus ideal summed over EVERY subset),
+//       then seeded annealing of adjacent swaps and, up to 7 nodes, steepest descent on the worst pair
+//       (farm_buckets_search.ts, farm_buckets_polish.ts). Measured: every membership within 2 buckets of
+//       its weighted share and every two-node membership within one (docs/farm.md, scripts/bench/farm.ts
+//       --buckets); "within one" everywhere was not reached for 8 weighted nodes in the time budget.
 // 3. Larger universes (the earlier algorithm, kept): greedy lists up to MAX_EXHAUSTIVE_UNIVERSE (10) nodes,
 //    weighted rendezvous order above, then a balancing correction: targets are the floor or ceiling of each
 //    ideal share, the ceilings going to the members whose first-choice count is highest; buckets of
