@@ -53,6 +53,7 @@ export function createChecker(c: CheckerConfig, ctx: CheckerContext): Checker {
       return splitbrainChecker(c.resource, c.exec, c.arg, {
         userBin: ctx.scripts.userBin,
         pingMethod: ctx.pingMethod,
+        environment: () => ctx.scripts.environment(),
       });
   }
 }

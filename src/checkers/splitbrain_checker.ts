@@ -22,6 +22,9 @@ export type WitnessOptions = {
   timeoutMs?: number;
   userBin?: string;
   pingMethod?: PingMethod;
+  /** The module's script environment for a non-ping exec (as custom checkers get it): the node service's
+   * own variables (NODE_OPTIONS, DENO_V8_FLAGS...) must not reach a site's command. */
+  environment?: () => Record<string, string>;
 };
 
 export function splitbrainChecker(
@@ -45,7 +48,12 @@ export function witnessProbe(exec: string, arg: string, opts: WitnessOptions = {
   const one = exec === "ping"
     ? (w: string, signal: AbortSignal) => ping(w, signal, opts.pingMethod)
     : (w: string, signal: AbortSignal) =>
-      runWitnessCommand(isAbsolute(exec) || !opts.userBin ? exec : join(opts.userBin, exec), w, signal);
+      runWitnessCommand(
+        isAbsolute(exec) || !opts.userBin ? exec : join(opts.userBin, exec),
+        w,
+        signal,
+        opts.environment?.(),
+      );
   return (signal) => anyWitnessAnswers(list, (w) => one(w, signal));
 }
 
@@ -68,10 +76,21 @@ export function anyWitnessAnswers(
   });
 }
 
-async function runWitnessCommand(exe: string, witness: string, signal: AbortSignal): Promise<ProbeResult> {
+async function runWitnessCommand(
+  exe: string,
+  witness: string,
+  signal: AbortSignal,
+  env?: Record<string, string>,
+): Promise<ProbeResult> {
   try {
-    const out = await new Deno.Command(exe, { args: [witness], stdout: "null", stderr: "null", signal })
-      .output();
+    const out = await new Deno.Command(exe, {
+      args: [witness],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      signal,
+      ...(env ? { env, clearEnv: true } : {}),
+    }).output();
     return { up: out.success };
   } catch (e) {
     return { up: false, detail: errorText(e) };

@@ -105,7 +105,12 @@ export class ModuleSupervisor {
       },
     );
     const sb = (d.config.check ?? []).find((c) => c.kind === "splitbrain");
-    if (sb?.kind === "splitbrain") this.#witness = witnessProbe(sb.exec, sb.arg, { userBin: env.userBin });
+    if (sb?.kind === "splitbrain") {
+      this.#witness = witnessProbe(sb.exec, sb.arg, {
+        userBin: env.userBin,
+        environment: () => env.environment(),
+      });
+    }
     this.#errd = d.config.errd && d.config.user
       ? new ErrdMonitor(d.config.errd, {
         onAction: (a) => this.#detector(a.action, "errd"),

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { anyWitnessAnswers, splitbrainChecker, witnesses } from "../../src/checkers/splitbrain_checker.ts";
+import {
+  anyWitnessAnswers,
+  splitbrainChecker,
+  witnesses,
+  witnessProbe,
+} from "../../src/checkers/splitbrain_checker.ts";
 
 Deno.test("witness list accepts spaces and commas", () => {
   assert.deepEqual(witnesses(" w1 w2,w3 "), ["w1", "w2", "w3"]);
@@ -38,4 +43,27 @@ Deno.test("splitbrain checker pings its witnesses: 127.0.0.1 answers", async () 
 Deno.test("splitbrain checker with another exec: exit code 0 is an answer", async () => {
   assert.equal(await first(splitbrainChecker("splitbrain.w", "/bin/false", "a b")), "splitbrain.w=down");
   assert.equal(await first(splitbrainChecker("splitbrain.w", "/bin/true", "a")), "splitbrain.w=up");
+});
+
+Deno.test("splitbrain checker with another exec: it runs with the module's environment only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const exe = `${dir}/witness`;
+    // Answers only when it sees the module's variable and none of the node service's own.
+    await Deno.writeTextFile(
+      exe,
+      `#!/bin/sh\n[ "$SAFEMODULE" = mirror ] && [ -z "$HOME_OF_THE_NODE_SERVICE" ] && [ "$1" = w1 ]\n`,
+      { mode: 0o755 },
+    );
+    await Deno.chmod(exe, 0o755);
+    Deno.env.set("HOME_OF_THE_NODE_SERVICE", "leaked");
+    const probe = witnessProbe("witness", "w1", {
+      userBin: dir,
+      environment: () => ({ PATH: "/usr/bin:/bin", SAFEMODULE: "mirror" }),
+    });
+    assert.equal((await probe(AbortSignal.timeout(5000))).up, true);
+  } finally {
+    Deno.env.delete("HOME_OF_THE_NODE_SERVICE");
+    await Deno.remove(dir, { recursive: true });
+  }
 });
