@@ -43,10 +43,10 @@ export const MAX_SEARCHED_UNIVERSE = 8;
 /** Move budget of the search: fixed (never a time limit) so that every node computes the same lists. */
 const SEARCH_MOVES = 250_000;
 /**
- * Steepest-descent iterations after the annealing: up to 7 nodes (an iteration ~0.3 ms) they usually
- * finish the job; with 8 an iteration costs ~2 ms and 60 of them gained little, so none.
+ * Steepest-descent iterations after the annealing (an iteration costs ~0.1 ms for 6 nodes, ~0.5 ms for 7,
+ * ~2 ms for 8): up to 7 nodes they usually finish the job; with 8, 60 of them gained little, so none.
  */
-const polishIterations = (n: number) => (n <= 7 ? 400 : 0);
+const polishIterations = (n: number) => (n <= 6 ? 400 : n === 7 ? 200 : 0);
 
 /** One `<group>` of `<loadbalancing_list>`: its name and the power of every node that may serve it. */
 export type FarmGroup = { readonly name: string; readonly powers: Readonly<Record<string, number>> };
