@@ -10,6 +10,7 @@
 //        aligned zone>] [--dir=/var/tmp]
 
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { join } from "node:path";
 import { openTreeRoot } from "../../src/rfs/beneath_root.ts";
 import { ReplicationClient } from "../../src/rfs/replication_client.ts";
@@ -29,7 +30,10 @@ const { values } = parseArgs({
     zone: { type: "string", default: String(1 << 20) },
     change: { type: "string", default: "1" },
     write: { type: "string" },
+    packet: { type: "string", default: String(8 << 20) },
     dir: { type: "string" },
+    /** writes a V8 CPU profile of the primary's process into this directory */
+    "profile-primary": { type: "string" },
     // internal: the child that plays the primary
     "primary-of": { type: "string" },
     port: { type: "string" },
@@ -92,7 +96,10 @@ async function runPrimary(): Promise<never> {
     while ((i = buf.indexOf("\n")) >= 0) {
       const [cmd, ...args] = buf.slice(0, i).split(" ");
       buf = buf.slice(i + 1);
-      if (cmd === "connect") {
+      if (cmd === "cpu") {
+        const u = process.cpuUsage();
+        say(`cpu ${(u.user + u.system) / 1e6}`);
+      } else if (cmd === "connect") {
         await client.connect();
         say("connected");
       } else if (cmd === "mutate") {
@@ -171,6 +178,7 @@ const child = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "-A",
+    ...(values["profile-primary"] ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-primary"]}`] : []),
     new URL(import.meta.url).pathname,
     `--primary-of=${prim}`,
     `--port=${server.port}`,
@@ -210,13 +218,28 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   await fn();
   return (performance.now() - t0) / 1000;
 }
+/** CPU seconds (user + system) used so far by this process and by the primary's. */
+async function cpuNow(): Promise<number> {
+  await tell("cpu");
+  const theirs = Number((await expect("cpu ")).split(" ")[1]);
+  const u = process.cpuUsage();
+  return theirs + (u.user + u.system) / 1e6;
+}
+let rsyncCpu = 0;
 const rsync = async () => {
-  const out = await new Deno.Command("rsync", { args: ["-a", `${prim}/`, `${rs}/`] }).output();
+  // bash's `times` reports the CPU of its children (rsync's three processes).
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `rsync -a "$0/" "$1/" && times`, prim, rs],
+    stdout: "piped",
+  }).output();
   if (!out.success) throw new Error("rsync failed");
+  const [, children] = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  rsyncCpu = secs[0] + secs[1];
 };
+/** Empties `d` in place: the server holds a handle on the directory itself. */
 async function emptied(d: string) {
-  await Deno.remove(d, { recursive: true });
-  await Deno.mkdir(d);
+  for await (const e of Deno.readDir(d)) await Deno.remove(join(d, e.name), { recursive: true });
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const hasRsync =
@@ -229,7 +252,7 @@ console.log(
 );
 
 // (a) full initial copy
-const full: { rei: number; rsync: number }[] = [];
+const full: { rei: number; rsync: number; reiCpu: number; rsyncCpu: number }[] = [];
 let record: SyncRecord | null = null;
 for (let r = 0; r < rounds; r++) {
   await emptied(sec);
@@ -241,23 +264,31 @@ for (let r = 0; r < rounds; r++) {
       dirs: [{ dir: prim }],
       mode: "full",
       nbRei,
-      reiPacketSize: 8 << 20,
+      reiPacketSize: Number(values.packet),
       reiTimeoutMs: 150_000,
     });
     record = { ...res.syncPoints[0]!, clean: true };
     await expect("synced");
   };
   // Alternate who goes first so neither always meets a warmer page cache.
-  let rei = 0, rsy = 0;
-  if (r % 2 === 0) {
+  let rei = 0, rsy = 0, reiCpu = 0;
+  const cpuRei = async () => {
+    const c0 = await cpuNow();
     rei = await timed(runRei);
+    reiCpu = (await cpuNow()) - c0;
+  };
+  if (r % 2 === 0) {
+    await cpuRei();
     rsy = await timed(rsync);
   } else {
     rsy = await timed(rsync);
-    rei = await timed(runRei);
+    await cpuRei();
   }
-  full.push({ rei, rsync: rsy });
-  console.log(`  full round ${r + 1}: reintegration ${rei.toFixed(2)} s, rsync -a ${rsy.toFixed(2)} s`);
+  full.push({ rei, rsync: rsy, reiCpu, rsyncCpu });
+  console.log(
+    `  full round ${r + 1}: reintegration ${rei.toFixed(2)} s (cpu ${reiCpu.toFixed(2)} s), ` +
+      `rsync -a ${rsy.toFixed(2)} s (cpu ${rsyncCpu.toFixed(2)} s)`,
+  );
 }
 
 // (b) resync after changes to 1 % of the tree while the secondary was stopped (cleanly)
@@ -276,7 +307,7 @@ for (let r = 0; r < rounds; r++) {
       dirs: [{ dir: prim }],
       mode: "zones",
       nbRei,
-      reiPacketSize: 8 << 20,
+      reiPacketSize: Number(values.packet),
       reiTimeoutMs: 150_000,
       zones: { records: [record] },
     });
@@ -311,12 +342,18 @@ console.log(
     } (goal <= 1.0)`,
 );
 console.log(
+  `    cpu (user+sys, both sides / rsync's processes), medians: reintegration ${
+    median(full.map((x) => x.reiCpu)).toFixed(2)
+  } s, rsync -a ${median(full.map((x) => x.rsyncCpu)).toFixed(2)} s`,
+);
+console.log(
   `(b) resync after ${changePct} % changed, medians: reintegration ${zRei.toFixed(2)} s, rsync -a ${
     zRs.toFixed(2)
   } s; time ratio ${(zRei / zRs).toFixed(2)} (goal <= 0.3)`,
 );
 
-child.kill("SIGKILL");
+// SIGTERM-free exit so a CPU profile gets written: closing stdin ends the primary's command loop.
+await toChild.close();
 await child.status;
 await server.close();
 await Deno.remove(base, { recursive: true });

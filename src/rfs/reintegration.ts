@@ -13,7 +13,9 @@
 // to "date" from the last sync point minus a grace delay (case 3), or, without a known sync point, to
 // comparing size and mtime and copying differing files whole.
 // Every mode deletes what the primary does not have and reconciles directories, symlinks, special files,
-// owners and modes. Extended attributes are not copied (acl="off").
+// owners and modes. When the primary keeps zone maps it also answers, per listed directory, the entries'
+// extended attributes and the inode of files with several names: xattrs are made equal, and a second name
+// of a file already in sync is recreated as a hard link to it (docs/replication.md).
 
 import { applyTreeOp, applyTreeOpSync, pwriteAll, setOwnerAndModeFd } from "./apply_tree_op.ts";
 import { openBeneath, type TreeRoot } from "./beneath_root.ts";
@@ -24,7 +26,8 @@ import { TreeSyncState } from "./reintegration_state.ts";
 import { listEntries, statEntry, type TreeEntry, ZONE_QUERY_OFFSET } from "./tree_entry.ts";
 import type { TreeOp } from "./tree_op.ts";
 import { MAX_READ_BYTES } from "./protocol/messages.ts";
-import { decodeZoneAnswer, type ZoneAnswer } from "./zones/zone_query.ts";
+import { decodeEntryExtras, decodeZoneAnswer, NO_EXTRAS, type ZoneAnswer } from "./zones/zone_query.ts";
+import { applyXattrs, localInode } from "./zones/entry_extras.ts";
 import { type ByteRange, rangesToCopy } from "./zones/zone_math.ts";
 import type { FileZones } from "./zones/zone_map.ts";
 
@@ -119,6 +122,8 @@ type Held = {
   readonly localSize: number;
 };
 type CopyInfo = { readonly token: number; readonly zones: boolean; readonly changes: number | null };
+/** Names of one primary inode seen in this reintegration: the first one, and its local inode once in sync. */
+type LinkGroup = { readonly first: string; localIno: bigint | null };
 
 const WHOLE: FileZones = { whole: true, tailFrom: null, bits: new Uint8Array(0), changes: -1 };
 const HOUR_MS = 3_600_000;
@@ -170,6 +175,14 @@ class Reintegration {
   /** why each directory is reintegrated the way it is (logged after "Updating directory tree") */
   private readonly strategyNotes: (string | undefined)[] = [];
   private readonly copies = new Map<string, CopyInfo>();
+  /** `${dir}:${primary inode}` -> its names' group */
+  private readonly links = new Map<string, LinkGroup>();
+  /** the same groups by their first name's resumeKey */
+  private readonly linkFirsts = new Map<string, LinkGroup>();
+  /** second names whose copy waits to be a link: resumeKey -> group key */
+  private readonly linkWanted = new Map<string, string>();
+  /** files created after their directory's extras were read: their xattrs are read again after the copy */
+  private readonly extrasAfterCopy = new Set<string>();
   private nextToken = 1;
 
   constructor(private readonly opts: ReintegrationOptions) {
@@ -338,19 +351,24 @@ class Reintegration {
   }
 
   private async list(dir: number, path: string): Promise<void> {
-    if (this.strategies[dir] !== "zones") {
-      await this.request({ kind: "list", dir, path }, (reply) => this.onList(dir, path, reply, null));
+    if (this.answers[dir] === null) {
+      await this.request({ kind: "list", dir, path }, (reply) => this.onList(dir, path, reply, null, null));
       return;
     }
-    // The zone answer is asked right behind the listing: ops between the two replies are applied best
-    // effort to the files held "copying" and are in the answer too (the primary notes every op first).
-    const held: Held[] = [];
-    const listed = this.request({ kind: "list", dir, path }, (reply) => this.onList(dir, path, reply, held));
-    const zoned = this.request(
-      { kind: "read", dir, path, offset: ZONE_QUERY_OFFSET, length: 0 },
-      (reply) => this.onZoneAnswer(dir, reply, held),
+    // The directory answer (zones, xattrs, links) is asked right behind the listing: ops between the two
+    // replies are applied best effort to the files held "copying" and are in the answer too (the primary
+    // notes every op first).
+    const held: Held[] | null = this.strategies[dir] === "zones" ? [] : null;
+    const names: string[] = [];
+    const listed = this.request(
+      { kind: "list", dir, path },
+      (reply) => this.onList(dir, path, reply, held, names),
     );
-    await Promise.all([listed, zoned]);
+    const answered = this.request(
+      { kind: "read", dir, path, offset: ZONE_QUERY_OFFSET, length: 0 },
+      (reply) => this.onDirAnswer(dir, path, reply, held ?? [], names),
+    );
+    await Promise.all([listed, answered]);
   }
 
   /** Asks each directory's zone map for its identity and decides how to reintegrate the directory. */
@@ -394,6 +412,12 @@ class Reintegration {
   }
 
   private async copy(dir: number, path: string, token: number): Promise<void> {
+    if (await this.linkInsteadOfCopy(dir, path, token)) return;
+    await this.copyWhole(dir, path, token);
+    await this.extrasAfter(dir, path);
+  }
+
+  private async copyWhole(dir: number, path: string, token: number): Promise<void> {
     let offset = 0;
     for (;;) {
       await this.throttle(this.packet);
@@ -410,6 +434,12 @@ class Reintegration {
 
   /** Copies the given byte ranges of a file, then truncates it to the primary's size and sets attributes. */
   private async copyZones(dir: number, path: string, token: number, ranges: readonly ByteRange[]) {
+    if (await this.linkInsteadOfCopy(dir, path, token)) return;
+    await this.copyZoneRanges(dir, path, token, ranges);
+    await this.extrasAfter(dir, path);
+  }
+
+  private async copyZoneRanges(dir: number, path: string, token: number, ranges: readonly ByteRange[]) {
     const inFlight: { p: Promise<boolean>; bytes: number }[] = [];
     let bytes = 0;
     for (const r of ranges) {
@@ -433,7 +463,13 @@ class Reintegration {
     await this.request({ kind: "stat", dir, path }, (reply) => this.onZoneFinal(dir, path, reply, token));
   }
 
-  private onList(dir: number, path: string, reply: ReiReply, held: Held[] | null): void {
+  private onList(
+    dir: number,
+    path: string,
+    reply: ReiReply,
+    held: Held[] | null,
+    names: string[] | null,
+  ): void {
     const st = this.states[dir];
     if (!st.isSynced(path) || st.isListed(path)) return; // moved or re-read meanwhile
     if (reply.errno === ENOENT || reply.errno === ENOTDIR || reply.errno === ELOOP) {
@@ -461,6 +497,7 @@ class Reintegration {
     for (const e of reply.entries) {
       const p = join(e.name);
       if (!filter.isReplicated(p, e.type === "dir")) continue;
+      names?.push(e.name);
       const l = localByName.get(e.name);
       if (held !== null && e.type === "file" && l?.type === "file") {
         // Decided by the zone answer that follows this reply; "copying" until then (ops best effort).
@@ -476,15 +513,106 @@ class Reintegration {
     st.markListed(path);
   }
 
-  /** The zone answer for a listed directory: decides each held file (synced, zones, or whole). */
-  private onZoneAnswer(dir: number, reply: ReiReply, held: Held[]): void {
-    if (held.length === 0) return;
-    const st = this.states[dir];
-    const head = this.answers[dir]!;
+  /** The answer for a listed directory: zones of the held files, then xattrs and hard links. */
+  private onDirAnswer(dir: number, path: string, reply: ReiReply, held: Held[], names: string[]): void {
+    if (this.failure || this.finished) return;
     let a: ZoneAnswer | null = null;
     try {
       if (reply.errno === 0 && reply.data !== undefined) a = decodeZoneAnswer(reply.data);
     } catch { /* treated as "nothing known": every held file is copied whole */ }
+    this.decideHeld(dir, a, held);
+    if (a === null || a.extras === null) return;
+    const st = this.states[dir];
+    const root = this.roots[dir].fd;
+    const join = (name: string) => (path === "." ? name : `${path}/${name}`);
+    if (path === "." && a.self !== null) applyXattrs(root, ".", a.self.xattrs);
+    for (const name of names) {
+      const p = join(name);
+      const status = st.statusOf(p) ?? (st.isSynced(p) ? "synced" : undefined);
+      if (status !== "synced" && status !== "copying") continue;
+      const x = a.extras.get(name) ?? NO_EXTRAS;
+      if (typeof statEntry(root, p) === "number") {
+        // Created by its copy, later: its xattrs are read again once it is in sync.
+        if (x.xattrs.length > 0) this.extrasAfterCopy.add(resumeKey(dir, p));
+      } else if (applyXattrs(root, p, x.xattrs) < 0 && status === "copying") {
+        this.extrasAfterCopy.add(resumeKey(dir, p));
+      }
+      if (x.ino !== null) this.onLinkName(dir, p, `${dir}:${x.ino}`, status);
+    }
+  }
+
+  /** A name of a file with several names on the primary: the first one is copied, the others linked. */
+  private onLinkName(dir: number, p: string, groupKey: string, status: "synced" | "copying"): void {
+    const root = this.roots[dir].fd;
+    const g = this.links.get(groupKey);
+    if (g === undefined) {
+      const first: LinkGroup = { first: p, localIno: status === "synced" ? localInode(root, p) : null };
+      this.links.set(groupKey, first);
+      this.linkFirsts.set(resumeKey(dir, p), first);
+      return;
+    }
+    if (g.first === p) return;
+    if (this.linkNow(dir, p, g)) return;
+    this.linkWanted.set(resumeKey(dir, p), groupKey);
+  }
+
+  /**
+   * Makes `p` a hard link to its group's first name if that one is in sync and still the inode it was
+   * made from (then it is still the primary's inode that `p` names at this point of the stream).
+   */
+  private linkNow(dir: number, p: string, g: LinkGroup): boolean {
+    const st = this.states[dir];
+    const root = this.roots[dir].fd;
+    if (g.localIno === null || !st.isSynced(g.first) || localInode(root, g.first) !== g.localIno) {
+      return false;
+    }
+    if (localInode(root, p) !== g.localIno) {
+      this.deleteLocal(dir, p);
+      this.applyLocal(dir, { kind: "link", path: g.first, newPath: p });
+    }
+    this.copies.delete(resumeKey(dir, p));
+    this.linkWanted.delete(resumeKey(dir, p));
+    st.forget(p);
+    st.setSynced(p);
+    return true;
+  }
+
+  /** Before copying a second name: wait for the first to settle, then link if it still names the same inode. */
+  private async linkInsteadOfCopy(dir: number, path: string, token: number): Promise<boolean> {
+    const groupKey = this.linkWanted.get(resumeKey(dir, path));
+    const g = groupKey === undefined ? undefined : this.links.get(groupKey);
+    if (g === undefined) return false;
+    const deadline = this.now() + this.opts.reiTimeoutMs;
+    while (this.states[dir].statusOf(g.first) === "copying" && this.now() < deadline && !this.failure) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return await this.request(
+      { kind: "read", dir, path, offset: ZONE_QUERY_OFFSET + 1, length: 0 },
+      (reply) => {
+        if (!this.isCurrentCopy(dir, path, token) || reply.errno !== 0 || reply.data === undefined) {
+          return false;
+        }
+        const x = decodeEntryExtras(reply.data);
+        return `${dir}:${x.ino}` === groupKey && this.linkNow(dir, path, g);
+      },
+    );
+  }
+
+  /** After a copy: the xattrs of a file created by it, read at this point of the stream. */
+  private async extrasAfter(dir: number, path: string): Promise<void> {
+    if (!this.extrasAfterCopy.delete(resumeKey(dir, path))) return;
+    await this.request({ kind: "read", dir, path, offset: ZONE_QUERY_OFFSET + 1, length: 0 }, (reply) => {
+      if (!this.states[dir].isSynced(path) || reply.errno !== 0 || reply.data === undefined) return;
+      if (typeof statEntry(this.roots[dir].fd, path) === "number") return;
+      applyXattrs(this.roots[dir].fd, path, decodeEntryExtras(reply.data).xattrs);
+    });
+  }
+
+  /** Zone strategy: decides each held file (synced, zones, or whole) from the directory's answer. */
+  private decideHeld(dir: number, a: ZoneAnswer | null, held: Held[]): void {
+    if (held.length === 0) return;
+    const st = this.states[dir];
+    const head = this.answers[dir]!;
     const usable = a !== null && a.mapId === head.mapId && a.generation === head.generation && a.trusted &&
       !a.allWhole && !a.overflow;
     const resume = this.opts.zones?.resume;
@@ -591,6 +719,8 @@ class Reintegration {
     });
     this.stats.filesCopied++;
     this.states[dir].setSynced(path);
+    const g = this.linkFirsts.get(resumeKey(dir, path));
+    if (g !== undefined && g.localIno === null) g.localIno = localInode(this.roots[dir].fd, path);
     const info = this.copies.get(resumeKey(dir, path));
     this.copies.delete(resumeKey(dir, path));
     if (info?.changes !== null && info?.changes !== undefined) {
@@ -772,8 +902,10 @@ class Reintegration {
         await applyTreeOp(this.roots[dir], op);
         this.stats.opsApplied++;
       } catch {
-        // A whole copy in progress rewrites what this op would have changed; a zone copy does not.
+        // A whole copy in progress rewrites what this op would have changed; a zone copy does not. A copy
+        // never carries xattrs: they are read again once the file is in sync.
         const p = (op as { path: string }).path;
+        if (op.kind === "setxattr" || op.kind === "removexattr") this.extrasAfterCopy.add(resumeKey(dir, p));
         if (this.copies.get(resumeKey(dir, p))?.zones && st.markDirty(p)) {
           this.push({ kind: "resync", dir, path: p });
         }

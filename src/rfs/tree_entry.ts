@@ -165,8 +165,11 @@ export function listEntries(rootFd: number, path: string): Listing | number {
 export const ZONE_QUERY_OFFSET = 2 ** 52;
 const ENOSYS = 38;
 
-/** Answers a zone-map query for the directory `path` of the tree `rootFd`; null if it has no zone map. */
-export type ZoneQueryHandler = (rootFd: number, path: string) => Uint8Array | null;
+/**
+ * Answers a zone-map query (`query` = offset − ZONE_QUERY_OFFSET: 0 = a directory's zones and extras,
+ * 1 = one entry's extras) for `path` of the tree `rootFd`; null if it keeps no zone map.
+ */
+export type ZoneQueryHandler = (rootFd: number, path: string, query: number) => Uint8Array | null;
 let zoneQueryHandler: ZoneQueryHandler | null = null;
 
 /** Installed by the primary's process when it keeps zone maps (primary_process.ts); null removes it. */
@@ -184,7 +187,7 @@ export function readRange(
   if (offset >= ZONE_QUERY_OFFSET) {
     const entry = statEntry(rootFd, path);
     if (typeof entry === "number") return entry;
-    const data = zoneQueryHandler?.(rootFd, path) ?? null;
+    const data = zoneQueryHandler?.(rootFd, path, offset - ZONE_QUERY_OFFSET) ?? null;
     return data === null ? -ENOSYS : { entry, data };
   }
   const fd = openBeneath(rootFd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { setZoneQueryHandler } from "../tree_entry.ts";
 import { MAX_READ_BYTES } from "../protocol/messages.ts";
 import { ZoneTracker } from "./zone_tracker.ts";
+import { type EntryExtras, readExtras } from "./entry_extras.ts";
+import { type DirExtras, encodeEntryExtras } from "./zone_query.ts";
+import { listEntries } from "../tree_entry.ts";
 import type { TreeOp } from "../tree_op.ts";
 
 /** What the trackers need to know of the client: is the secondary connected and in sync right now? */
@@ -15,6 +18,19 @@ export type SyncView = { readonly state: string; readonly needsResync: boolean }
 const ROTATE_MS = 30_000;
 // Room for the reply's own fields around the answer.
 const MAX_ANSWER_BYTES = MAX_READ_BYTES - 4096;
+
+/** xattrs and link identities of a directory and its children, read now (in the reply's stretch). */
+function dirExtras(rootFd: number, dir: string): DirExtras | null {
+  const l = listEntries(rootFd, dir);
+  if (typeof l === "number") return null;
+  const children = new Map<string, EntryExtras>();
+  for (const e of l.entries) {
+    const x = readExtras(rootFd, dir === "." ? e.name : `${dir}/${e.name}`);
+    if (typeof x !== "number") children.set(e.name, x);
+  }
+  const self = readExtras(rootFd, dir);
+  return { self: typeof self === "number" ? null : self, children };
+}
 
 export class PrimaryZones {
   readonly trackers: ZoneTracker[];
@@ -35,7 +51,15 @@ export class PrimaryZones {
   /** Answers the zone-map queries of reintegrations for the trees `rootFds` (in <replicated> order). */
   serve(rootFds: readonly number[]): void {
     const byFd = new Map(rootFds.map((fd, i) => [fd, this.trackers[i]]));
-    setZoneQueryHandler((fd, path) => byFd.get(fd)?.answer(path, MAX_ANSWER_BYTES) ?? null);
+    setZoneQueryHandler((fd, path, query) => {
+      const t = byFd.get(fd);
+      if (t === undefined) return null;
+      if (query === 1) {
+        const e = readExtras(fd, path);
+        return encodeEntryExtras(typeof e === "number" ? { xattrs: [], ino: 0n, nlink: 1, file: false } : e);
+      }
+      return t.answer(path, MAX_ANSWER_BYTES, dirExtras(fd, path));
+    });
   }
 
   /** The client, once it exists (before, nothing is connected: every op is recorded). */

@@ -8,6 +8,45 @@
 import type { FileZones } from "./zone_map.ts";
 import type { ZoneState } from "./zone_store.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
+import type { EntryExtras, Xattrs } from "./entry_extras.ts";
+
+/** An entry's xattrs, and for a regular file with several names its inode on the primary (hard links). */
+export type ExtrasInfo = { readonly xattrs: Xattrs; readonly ino: string | null };
+
+type WireExtras = { x?: [string, string][]; i?: string };
+
+function toWire(e: EntryExtras): WireExtras | null {
+  const w: WireExtras = {};
+  if (e.xattrs.length > 0) w.x = e.xattrs.map(([n, v]) => [n, encodeBase64(v)]);
+  if (e.file && e.nlink > 1) w.i = String(e.ino);
+  return w.x === undefined && w.i === undefined ? null : w;
+}
+
+function fromWire(w: WireExtras | undefined): ExtrasInfo {
+  return {
+    xattrs: (w?.x ?? []).map(([n, v]) => [String(n), decodeBase64(String(v))] as const),
+    ino: typeof w?.i === "string" ? w.i : null,
+  };
+}
+
+/** What the primary read of a directory's entries besides their zones. */
+export type DirExtras = {
+  readonly self: EntryExtras | null;
+  readonly children: ReadonlyMap<string, EntryExtras>;
+};
+
+export const NO_EXTRAS: ExtrasInfo = { xattrs: [], ino: null };
+
+/** The answer to a single-entry query (ZONE_QUERY_OFFSET + 1). */
+export function encodeEntryExtras(e: EntryExtras): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ v: 1, e: toWire(e) ?? {} }));
+}
+
+export function decodeEntryExtras(bytes: Uint8Array): ExtrasInfo {
+  const w = JSON.parse(new TextDecoder().decode(bytes)) as { v: number; e?: WireExtras };
+  if (w.v !== 1) throw new Error("entry extras: unknown format");
+  return fromWire(w.e);
+}
 
 export type ZoneAnswer = {
   readonly mapId: string;
@@ -21,6 +60,10 @@ export type ZoneAnswer = {
   /** the answer did not fit one reply: treat every child as whole */
   readonly overflow: boolean;
   readonly files: ReadonlyMap<string, FileZones>;
+  /** the directory's own xattrs (null: not read) */
+  readonly self: ExtrasInfo | null;
+  /** children with xattrs or several names; absent = none (null map: not read, e.g. overflow) */
+  readonly extras: ReadonlyMap<string, ExtrasInfo> | null;
 };
 
 type Wire = {
@@ -33,9 +76,16 @@ type Wire = {
   allWhole: boolean;
   overflow: boolean;
   files: [string, boolean, number | null, string, number][];
+  self?: WireExtras | null;
+  extras?: Record<string, WireExtras> | null;
 };
 
-export function encodeZoneAnswer(s: ZoneState, dir: string, maxBytes: number): Uint8Array {
+export function encodeZoneAnswer(
+  s: ZoneState,
+  dir: string,
+  maxBytes: number,
+  extras: DirExtras | null = null,
+): Uint8Array {
   const head = {
     v: 1 as const,
     mapId: s.mapId,
@@ -51,7 +101,18 @@ export function encodeZoneAnswer(s: ZoneState, dir: string, maxBytes: number): U
       files.push([n, z.whole, z.tailFrom, encodeBase64(z.bits), z.changes]);
     }
   }
-  const bytes = new TextEncoder().encode(JSON.stringify({ ...head, overflow: false, files } satisfies Wire));
+  let ex: Record<string, WireExtras> | null = null;
+  if (extras !== null) {
+    ex = {};
+    for (const [n, e] of extras.children) {
+      const w = toWire(e);
+      if (w !== null) ex[n] = w;
+    }
+  }
+  const self = extras?.self ? toWire(extras.self) ?? {} : null;
+  const bytes = new TextEncoder().encode(
+    JSON.stringify({ ...head, overflow: false, files, self, extras: ex } satisfies Wire),
+  );
   if (bytes.length <= maxBytes) return bytes;
   return new TextEncoder().encode(JSON.stringify({ ...head, overflow: true, files: [] } satisfies Wire));
 }
@@ -74,5 +135,9 @@ export function decodeZoneAnswer(bytes: Uint8Array): ZoneAnswer {
     allWhole: w.allWhole === true,
     overflow: w.overflow === true,
     files,
+    self: w.self === undefined || w.self === null ? null : fromWire(w.self),
+    extras: w.extras === undefined || w.extras === null
+      ? null
+      : new Map(Object.entries(w.extras).map(([n, e]) => [n, fromWire(e)])),
   };
 }

@@ -15,7 +15,7 @@
 
 import { ZoneMap } from "./zone_map.ts";
 import { encodeZoneFile, loadZoneState, writeFileDurably, type ZoneState } from "./zone_store.ts";
-import { encodeZoneAnswer } from "./zone_query.ts";
+import { type DirExtras, encodeZoneAnswer } from "./zone_query.ts";
 import type { TreeOp } from "../tree_op.ts";
 
 const TAIL_MS = 2000;
@@ -86,8 +86,8 @@ export class ZoneTracker {
   }
 
   /** The answer to a zone-map query for directory `dir`. */
-  answer(dir: string, maxBytes: number): Uint8Array {
-    return encodeZoneAnswer(this.state, dir, maxBytes);
+  answer(dir: string, maxBytes: number, extras: DirExtras | null = null): Uint8Array {
+    return encodeZoneAnswer(this.state, dir, maxBytes, extras);
   }
 
   /** Clean stop: the whole map, trusted at the next start. */
