@@ -121,7 +121,14 @@ export class FrameChannel {
       await this.writeAll(batch.subarray(0, n));
     };
     try {
-      while (this.outbound.length > 0 && this.closedReason === null) {
+      // The exit test (nothing queued, nothing batched) must run with no await between it and `writing`
+      // going false: a frame queued during any await is picked up by this loop, never stranded.
+      while (this.closedReason === null) {
+        if (this.outbound.length === 0) {
+          if (used === 0) break;
+          await flush();
+          continue;
+        }
         const f = this.outbound.shift()!;
         for (const piece of sealFrameParts(f.key, f.type, f.seq, f.parts, this.maxPayloadBytes)) {
           if (piece.length >= DIRECT_WRITE_BYTES) {
@@ -134,11 +141,9 @@ export class FrameChannel {
           }
           if (this.closedReason !== null) return;
         }
-        this.queuedBytes -= f.bytes;
         // Small frames queued meanwhile join the batch; the batch goes out when nothing else is queued.
-        if (this.outbound.length === 0) await flush();
+        this.queuedBytes -= f.bytes;
       }
-      await flush();
     } catch (e) {
       this.close(`write failed: ${(e as Error).message}`);
     } finally {

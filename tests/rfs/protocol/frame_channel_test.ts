@@ -1,0 +1,118 @@
+// FrameChannel's writer: frames go out in send order, a frame sent while the writer is finishing is never
+// stranded, large payloads are written from where they are, and received write payloads reuse buffers.
+
+import assert from "node:assert/strict";
+import { type ByteStream, FrameChannel } from "../../../src/rfs/protocol/frame_channel.ts";
+import { FrameDecoder, PayloadPool, sealFrame } from "../../../src/rfs/protocol/frame_codec.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  encodeMessageParts,
+  type Message,
+} from "../../../src/rfs/protocol/messages.ts";
+import { createHmac } from "node:crypto";
+
+const KEY = new Uint8Array(32).fill(7);
+
+/** A stream whose writes complete at once and whose bytes the test decodes afterwards. */
+function recordingStream(): ByteStream & { written: Uint8Array[] } {
+  const written: Uint8Array[] = [];
+  return {
+    written,
+    read: () => new Promise<number | null>(() => {}),
+    write: (p) => {
+      written.push(p.slice());
+      return Promise.resolve(p.length);
+    },
+    close: () => {},
+  };
+}
+
+function decodeAll(chunks: Uint8Array[]): Message[] {
+  const d = new FrameDecoder(KEY);
+  const out: Message[] = [];
+  for (const c of chunks) d.push(c);
+  for (let f = d.next(); f !== null; f = d.next()) out.push(decodeMessage(f.type, f.payload));
+  return out;
+}
+
+Deno.test("frame channel: a frame sent at any point while the writer finishes still goes out", async () => {
+  for (let delay = 0; delay < 30; delay++) {
+    const s = recordingStream();
+    const ch = new FrameChannel(s, KEY, KEY);
+    ch.send({ type: "welcome" });
+    for (let i = 0; i < delay; i++) await Promise.resolve();
+    ch.send({ type: "synced" });
+    await ch.drained();
+    for (let i = 0; i < 40; i++) await Promise.resolve();
+    assert.deepEqual(
+      decodeAll(s.written).map((m) => m.type),
+      ["welcome", "synced"],
+      `after ${delay} microtasks`,
+    );
+  }
+});
+
+Deno.test("frame channel: frames keep send order; a large write's data is written without a copy", async () => {
+  const s = recordingStream();
+  const ch = new FrameChannel(s, KEY, KEY);
+  const data = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
+  ch.send({ type: "ping", nonce: 1 });
+  ch.send({ type: "op", opId: 1, dir: 0, op: { kind: "write", path: "f", offset: 5, data } });
+  ch.send({ type: "ping", nonce: 2 });
+  await ch.drained();
+  const msgs = decodeAll(s.written);
+  assert.deepEqual(msgs.map((m) => m.type), ["ping", "op", "ping"]);
+  const op = msgs[1].type === "op" ? msgs[1].op : null;
+  assert.ok(op?.kind === "write" && op.offset === 5);
+  assert.deepEqual(op.data, data);
+  assert.ok(s.written.some((w) => w.length === data.length), "the data went to the socket as one piece");
+});
+
+Deno.test("message parts: concatenated they are exactly encodeMessage's payload", () => {
+  const msgs: Message[] = [
+    {
+      type: "op",
+      opId: 2 ** 40 + 3,
+      dir: 2,
+      op: { kind: "write", path: "a/é", offset: 2 ** 35 + 1, data: new Uint8Array(9000).fill(3) },
+    },
+    { type: "op", opId: 4, dir: 0, op: { kind: "write", path: "x", offset: 0, data: new Uint8Array(0) } },
+    { type: "op", opId: 5, dir: 1, op: { kind: "mkdir", path: "d", mode: 0o755, uid: 1, gid: 2 } },
+    { type: "ack", opId: 77 },
+  ];
+  for (const m of msgs) {
+    const { type, parts, length } = encodeMessageParts(m);
+    const joined = new Uint8Array(length);
+    let o = 0;
+    for (const p of parts) (joined.set(p, o), o += p.length);
+    assert.equal(o, length);
+    assert.deepEqual({ type, payload: joined }, encodeMessage(m));
+  }
+});
+
+Deno.test("frame MAC: the same bytes as HMAC-SHA256 over header and payload (pads hashed once per key)", () => {
+  const payload = new Uint8Array(5000).fill(9);
+  for (let seq = 0; seq < 3; seq++) {
+    const f = sealFrame(KEY, { type: 5, seq, payload });
+    const end = f.length - 32;
+    const expected = createHmac("sha256", KEY).update(f.subarray(0, end)).digest();
+    assert.deepEqual(f.subarray(end), new Uint8Array(expected));
+  }
+});
+
+Deno.test("payload pool: a recycled buffer is reused for the next large payload, small ones are not pooled", () => {
+  const pool = new PayloadPool(4 << 20, 64 * 1024);
+  const a = pool.take(300_000);
+  assert.equal(a.length, 300_000);
+  pool.recycle(a);
+  const b = pool.take(262_145);
+  assert.equal(b.buffer, a.buffer, "same size class: reused");
+  const small = pool.take(100);
+  pool.recycle(small);
+  assert.notEqual(pool.take(100).buffer, small.buffer);
+  const given = Array.from({ length: 5 }, () => new Uint8Array(1 << 20));
+  for (const g of given) pool.recycle(g); // the fifth is over the 4 MiB cap: dropped
+  const taken = Array.from({ length: 5 }, () => pool.take(1 << 20).buffer);
+  assert.equal(taken.filter((t) => given.some((g) => g.buffer === t)).length, 4);
+});
