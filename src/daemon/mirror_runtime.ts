@@ -23,7 +23,7 @@ import type { ModuleStateView } from "./module_states.ts";
 import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
 import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
-import { MirrorVips } from "./vip_runtime.ts";
+import { MirrorVips, VipConnectionCounter } from "./vip_runtime.ts";
 import { RfsRuntime } from "./rfs_runtime.ts";
 import { SyncatScheduler } from "./syncat_scheduler.ts";
 
@@ -109,6 +109,7 @@ export class MirrorRuntime {
   #closed = false;
   #supervisor: ModuleSupervisor | null = null;
   #vips: MirrorVips | null;
+  #connections: VipConnectionCounter | null;
   #rfs: RfsRuntime | null;
   #syncat: SyncatScheduler | null;
 
@@ -133,6 +134,14 @@ export class MirrorRuntime {
     const vipLog = (level: "E" | "I" | "C", message: string) =>
       d.log.append({ at: Date.now(), component: "vipplug", level, message });
     this.#vips = d.config.vip ? new MirrorVips(d.config.vip, vipLog) : null;
+    // <virtual_addr connections="on">: connections.<vip> counted on whichever node holds the address.
+    this.#connections = d.config.vip
+      ? new VipConnectionCounter(
+        d.config.vip,
+        (name, value) => d.resources.set(name, value, { at: Date.now(), by: "vipd" }),
+        vipLog,
+      )
+      : null;
     this.#rfs = d.config.rfs
       ? new RfsRuntime({
         module: d.module,
@@ -221,6 +230,7 @@ export class MirrorRuntime {
       () => `c${this.#nextCommand++}`,
     );
     this.#supervisor.start();
+    this.#connections?.start();
     this.#publish();
     // Switches kept across restarts and reboots (spec §3.6) override the configuration.
     const setting = (n: string) => this.d.resources.get(`usersetting.${n}`)?.value as string | undefined;
@@ -400,6 +410,7 @@ export class MirrorRuntime {
     await this.#supervisor?.stop();
     this.#scripts.killAll();
     await this.#heartbeats?.close();
+    await this.#connections?.stop();
     await this.#rfs?.close();
     for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });
     this.#pending.clear();
