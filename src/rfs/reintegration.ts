@@ -27,7 +27,7 @@ import { listEntries, statEntry, type TreeEntry, ZONE_QUERY_OFFSET } from "./tre
 import type { TreeOp } from "./tree_op.ts";
 import { MAX_READ_BYTES } from "./protocol/messages.ts";
 import { decodeEntryExtras, decodeZoneAnswer, NO_EXTRAS, type ZoneAnswer } from "./zones/zone_query.ts";
-import { applyXattrs, localInode } from "./zones/entry_extras.ts";
+import { applyXattrs, localInode, localLinkCount } from "./zones/entry_extras.ts";
 import { type ByteRange, rangesToCopy } from "./zones/zone_math.ts";
 import type { FileZones } from "./zones/zone_map.ts";
 
@@ -114,6 +114,9 @@ type Task =
     readonly ranges?: readonly ByteRange[];
   };
 
+/** A listing's names, and its copies held back until the directory's answer (hard links) is in. */
+type Listed = { readonly names: string[]; readonly copies: Task[] };
+
 /** A file of a listing whose fate waits for the directory's zone answer (it is "copying" meanwhile). */
 type Held = {
   readonly path: string;
@@ -183,6 +186,8 @@ class Reintegration {
   private readonly linkWanted = new Map<string, string>();
   /** files created after their directory's extras were read: their xattrs are read again after the copy */
   private readonly extrasAfterCopy = new Set<string>();
+  /** while a listing with a directory answer is reconciled: where its copy tasks wait */
+  private deferCopies: Task[] | null = null;
   private nextToken = 1;
 
   constructor(private readonly opts: ReintegrationOptions) {
@@ -244,6 +249,10 @@ class Reintegration {
   // ---- workers ----
 
   private push(t: Task): void {
+    if (t.kind === "copy" && this.deferCopies !== null) {
+      this.deferCopies.push(t); // queued (and counted) when the directory's answer is in
+      return;
+    }
     (t.kind === "copy" ? this.copyQueue : this.listQueue).push(t);
     this.totalWeight += taskWeight(t);
     this.wakeAll();
@@ -359,7 +368,7 @@ class Reintegration {
     // replies are applied best effort to the files held "copying" and are in the answer too (the primary
     // notes every op first).
     const held: Held[] | null = this.strategies[dir] === "zones" ? [] : null;
-    const names: string[] = [];
+    const names: Listed = { names: [], copies: [] };
     const listed = this.request(
       { kind: "list", dir, path },
       (reply) => this.onList(dir, path, reply, held, names),
@@ -468,7 +477,7 @@ class Reintegration {
     path: string,
     reply: ReiReply,
     held: Held[] | null,
-    names: string[] | null,
+    names: Listed | null,
   ): void {
     const st = this.states[dir];
     if (!st.isSynced(path) || st.isListed(path)) return; // moved or re-read meanwhile
@@ -497,7 +506,7 @@ class Reintegration {
     for (const e of reply.entries) {
       const p = join(e.name);
       if (!filter.isReplicated(p, e.type === "dir")) continue;
-      names?.push(e.name);
+      names?.names.push(e.name);
       const l = localByName.get(e.name);
       if (held !== null && e.type === "file" && l?.type === "file") {
         // Decided by the zone answer that follows this reply; "copying" until then (ops best effort).
@@ -508,13 +517,29 @@ class Reintegration {
         this.stats.entriesChecked++;
         continue;
       }
-      this.reconcile(dir, p, e, l, false);
+      this.deferCopies = names?.copies ?? null;
+      try {
+        this.reconcile(dir, p, e, l, false);
+      } finally {
+        this.deferCopies = null;
+      }
     }
     st.markListed(path);
   }
 
   /** The answer for a listed directory: zones of the held files, then xattrs and hard links. */
-  private onDirAnswer(dir: number, path: string, reply: ReiReply, held: Held[], names: string[]): void {
+  private onDirAnswer(dir: number, path: string, reply: ReiReply, held: Held[], listed: Listed): void {
+    try {
+      this.applyDirAnswer(dir, path, reply, held, listed.names);
+    } finally {
+      // Copies of this listing start only now, so that a second name knows it is one.
+      for (const t of listed.copies) {
+        if (t.kind === "copy" && this.copies.get(resumeKey(dir, t.path))?.token === t.token) this.push(t);
+      }
+    }
+  }
+
+  private applyDirAnswer(dir: number, path: string, reply: ReiReply, held: Held[], names: string[]): void {
     if (this.failure || this.finished) return;
     let a: ZoneAnswer | null = null;
     try {
@@ -620,7 +645,11 @@ class Reintegration {
       const key = resumeKey(dir, h.path);
       const info = this.copies.get(key);
       if (st.statusOf(h.path) !== "copying" || info === undefined || !info.zones) continue;
-      let z = usable ? a!.files.get(h.name) : WHOLE;
+      // A file with several names: a change made through another name is recorded under that name only.
+      // Same for a name that shared its inode at the sync point (the other name may be gone since).
+      const linked = (a?.extras?.get(h.name)?.ino ?? null) !== null ||
+        localLinkCount(this.roots[dir].fd, h.path) > 1;
+      let z = usable && !linked ? a!.files.get(h.name) : WHOLE;
       if (z === undefined) {
         // Not changed since the sync point. The size check only guards against a map that lies.
         if (h.localSize === h.p.size) {

@@ -115,3 +115,13 @@ export function localInode(rootFd: number, path: string): bigint | null {
   });
   return typeof r === "number" ? null : r;
 }
+
+/** How many names the local regular file `path` has (0 when absent or not a regular file). */
+export function localLinkCount(rootFd: number, path: string): number {
+  const r = withProcPath(rootFd, path, (_p, dirfd, name) => {
+    if (sys.fstatat(dirfd, name, statBuf, AT_SYMLINK_NOFOLLOW) !== 0) return 0;
+    const st = decodeStat(statBuf);
+    return (st.mode & S_IFMT) === S_IFREG ? Number(st.nlink) : 0;
+  });
+  return r < 0 ? 0 : r;
+}
