@@ -58,6 +58,8 @@ import {
   O_RDWR,
   O_TRUNC,
   O_WRONLY,
+  S_IFDIR,
+  S_IFMT,
   S_IFREG,
   S_ISGID,
   sys,
@@ -239,6 +241,21 @@ export class PassthroughFs implements FuseHandler {
     return r === 0 ? decodeStat(this.statBuf) : sysError();
   }
 
+  /**
+   * Each name of a hard-linked file is its own FUSE node, and the kernel does not know they share an
+   * inode: a change through one name (unlink, chmod, write) would leave the other's cached attributes
+   * stale. Their attributes are therefore never cached.
+   */
+  private attrTtl(st: Stat): number {
+    return st.nlink > 1 && (st.mode & S_IFMT) !== S_IFDIR ? 0 : this.ttl;
+  }
+
+  /** An open handle on `node`, for a node whose name is gone (an unlinked file still open). */
+  private openHandleOf(node: number): number | null {
+    for (const [fh, o] of this.openModes) if (o.node === node) return fh;
+    return null;
+  }
+
   private fstat(fd: number): Stat | number {
     return sys.fstat(fd, this.statBuf) === 0 ? decodeStat(this.statBuf) : sysError();
   }
@@ -283,7 +300,7 @@ export class PassthroughFs implements FuseHandler {
     const st = this.stat(path);
     if (typeof st === "number") return st;
     const id = this.nodes.remember(parent, name);
-    return encodeEntryOut(req.out, off, BigInt(id), st, this.ttl);
+    return encodeEntryOut(req.out, off, BigInt(id), st, this.attrTtl(st));
   }
 
   /** Owner of a new entry: the caller, with the group of a setgid parent directory (as the kernel does). */
@@ -311,10 +328,13 @@ export class PassthroughFs implements FuseHandler {
     const GETATTR_FH = 1;
     const path = this.nodes.pathOf(node);
     let st: Stat | number;
+    const orphanHandle = path === null ? this.openHandleOf(node) : null;
     if (path !== null) st = this.stat(path);
     else if (u32At(req.buf, 0) & GETATTR_FH) st = this.fstat(Number(u64At(req.buf, 8)));
+    // fstat(2) of an unlinked open file: the kernel sends no handle (it passes none to getattr).
+    else if (orphanHandle !== null) st = this.fstat(orphanHandle);
     else return -ENOENT;
-    return typeof st === "number" ? st : encodeAttrOut(req.out, st, this.ttl);
+    return typeof st === "number" ? st : encodeAttrOut(req.out, st, this.attrTtl(st));
   }
 
   private setattr(req: FuseRequest, node: number): HandlerResult | Promise<HandlerResult> {
@@ -351,12 +371,12 @@ export class PassthroughFs implements FuseHandler {
       const r = setattrByFd(fh, op);
       if (r < 0) return r;
       const st = this.fstat(fh);
-      return typeof st === "number" ? st : encodeAttrOut(req.out, st, this.ttl);
+      return typeof st === "number" ? st : encodeAttrOut(req.out, st, this.attrTtl(st));
     }
     const p = this.applyAndReplicate(op);
     return this.settle(p, () => {
       const st = this.stat(path);
-      return typeof st === "number" ? st : encodeAttrOut(req.out, st, this.ttl);
+      return typeof st === "number" ? st : encodeAttrOut(req.out, st, this.attrTtl(st));
     });
   }
 
