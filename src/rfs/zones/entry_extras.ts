@@ -69,19 +69,23 @@ function getXattr(p: Uint8Array, name: string): Uint8Array | null {
 
 /** The xattrs and inode of `path`; -errno on failure. */
 export function readExtras(rootFd: number, path: string): EntryExtras | number {
-  return withProcPath(rootFd, path, (p, dirfd, name) => {
-    if (sys.fstatat(dirfd, name, statBuf, AT_SYMLINK_NOFOLLOW) !== 0) return -errno();
-    const st = decodeStat(statBuf);
-    const names = listXattrNames(p);
-    const xattrs: [string, Uint8Array][] = [];
-    if (typeof names !== "number") {
-      for (const n of names.sort()) {
-        const v = getXattr(p, n);
-        if (v !== null) xattrs.push([n, v]);
-      }
+  return withProcPath(rootFd, path, (_p, dirfd, name) => readExtrasAt(dirfd, name)) as EntryExtras | number;
+}
+
+/** The xattrs and inode of the entry `name` (NUL-terminated) of the open directory `dirfd`. */
+export function readExtrasAt(dirfd: number, name: Uint8Array): EntryExtras | number {
+  if (sys.fstatat(dirfd, name, statBuf, AT_SYMLINK_NOFOLLOW) !== 0) return -errno();
+  const st = decodeStat(statBuf);
+  const p = procPathAt(dirfd, name);
+  const names = listXattrNames(p);
+  const xattrs: [string, Uint8Array][] = [];
+  if (typeof names !== "number") {
+    for (const n of names.sort()) {
+      const v = getXattr(p, n);
+      if (v !== null) xattrs.push([n, v]);
     }
-    return { xattrs, ino: st.ino, nlink: Number(st.nlink), file: (st.mode & S_IFMT) === S_IFREG };
-  }) as EntryExtras | number;
+  }
+  return { xattrs, ino: st.ino, nlink: Number(st.nlink), file: (st.mode & S_IFMT) === S_IFREG };
 }
 
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);

@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { setZoneQueryHandler } from "../tree_entry.ts";
 import { MAX_READ_BYTES } from "../protocol/messages.ts";
 import { ZoneTracker } from "./zone_tracker.ts";
-import { type EntryExtras, readExtras } from "./entry_extras.ts";
+import { type EntryExtras, readExtras, readExtrasAt } from "./entry_extras.ts";
+import { openBeneath } from "../beneath_root.ts";
+import { cstr, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, sys } from "../fuse/libc.ts";
 import { type DirExtras, encodeEntryExtras } from "./zone_query.ts";
 import { listEntries } from "../tree_entry.ts";
 import type { TreeOp } from "../tree_op.ts";
@@ -23,13 +25,20 @@ const MAX_ANSWER_BYTES = MAX_READ_BYTES - 4096;
 function dirExtras(rootFd: number, dir: string): DirExtras | null {
   const l = listEntries(rootFd, dir);
   if (typeof l === "number") return null;
-  const children = new Map<string, EntryExtras>();
-  for (const e of l.entries) {
-    const x = readExtras(rootFd, dir === "." ? e.name : `${dir}/${e.name}`);
-    if (typeof x !== "number") children.set(e.name, x);
+  // One handle on the directory for all its children (not one path walk each).
+  const fd = dir === "." ? rootFd : openBeneath(rootFd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return null;
+  try {
+    const children = new Map<string, EntryExtras>();
+    for (const e of l.entries) {
+      const x = readExtrasAt(fd, cstr(e.name));
+      if (typeof x !== "number") children.set(e.name, x);
+    }
+    const self = readExtras(rootFd, dir);
+    return { self: typeof self === "number" ? null : self, children };
+  } finally {
+    if (fd !== rootFd) sys.close(fd);
   }
-  const self = readExtras(rootFd, dir);
-  return { self: typeof self === "number" ? null : self, children };
 }
 
 export class PrimaryZones {
