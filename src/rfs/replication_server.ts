@@ -12,6 +12,7 @@
 
 import { applyTreeOp } from "./apply_tree_op.ts";
 import { openTreeRoot, type TreeRoot } from "./beneath_root.ts";
+import { OpenWriteFiles } from "./open_write_files.ts";
 import { clearStaleReadOnlyGuard, guardReadOnly, releaseReadOnly } from "./read_only_guard.ts";
 import { ChannelClosedError, type FrameChannel } from "./protocol/frame_channel.ts";
 import { FrameError } from "./protocol/frame_codec.ts";
@@ -87,6 +88,8 @@ export class ReplicationSession {
   private lastProcessedOp = 0;
   private nextReqId = 1;
   private readonly outstanding = new Map<number, Outstanding>();
+  /** Descriptors kept open across consecutive writes (open_write_files.ts). */
+  private readonly openFiles = new OpenWriteFiles();
   readonly closed: Promise<string>;
 
   constructor(
@@ -98,6 +101,7 @@ export class ReplicationSession {
   ) {
     this.closed = channel.closed;
     void channel.closed.then((reason) => {
+      this.openFiles.clear();
       for (const [id, o] of this.outstanding) {
         clearTimeout(o.timer);
         o.reject(new Error(`replication connection closed: ${reason}`));
@@ -152,6 +156,7 @@ export class ReplicationSession {
 
   /** Reintegration is complete: live ops are applied from now on, and the primary is told. */
   markSynced(): void {
+    this.openFiles.clear();
     this.interceptor = null;
     this.mode = "synced";
     if (this.isOpen) this.channel.send({ type: "synced" });
@@ -159,6 +164,7 @@ export class ReplicationSession {
 
   /** Reintegration failed or stopped: ops are dropped until the next one. */
   markUnsynced(): void {
+    this.openFiles.clear();
     this.interceptor = null;
     this.mode = "unsynced";
   }
@@ -188,6 +194,8 @@ export class ReplicationSession {
             return;
           }
           this.lastReceivedOp = m.opId;
+          // async="second": the ack goes before the op is queued, whose processing may start at once.
+          if (this.ready.async === "second" && !ch.hasBufferedFrame()) this.ack(m.opId);
           const bytes = 64 + (m.op.kind === "write" ? m.op.data.length : 0);
           this.enqueue({ kind: "op", opId: m.opId, dir: m.dir, op: m.op, bytes });
           break;
@@ -268,11 +276,17 @@ export class ReplicationSession {
       return true;
     }
     if (this.mode === "reintegrating" && this.interceptor !== null) {
+      this.openFiles.clear();
       await this.interceptor.onOp(dir, op);
       return true;
     }
     try {
-      await (this.opts.applyOp ?? ((root, o) => applyTreeOp(root, o)))(this.roots[dir], op);
+      if (op.kind === "write" && this.opts.applyOp === undefined) {
+        this.openFiles.write(this.roots[dir].fd, dir, op);
+      } else {
+        this.openFiles.clear();
+        await (this.opts.applyOp ?? ((root, o) => applyTreeOp(root, o)))(this.roots[dir], op);
+      }
       this.stats.opsApplied++;
       this.recycle(op);
       return true;

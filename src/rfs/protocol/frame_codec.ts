@@ -123,7 +123,7 @@ export class PayloadPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   private pooledBytes = 0;
 
-  constructor(private readonly maxPooledBytes = 64 << 20, private readonly minBytes = 64 * 1024) {}
+  constructor(private readonly maxPooledBytes = 64 << 20, private readonly minBytes = 4096) {}
 
   /** A buffer of exactly `n` bytes (its contents are not cleared). */
   take(n: number): Uint8Array {
