@@ -28,7 +28,15 @@ Deno.test("maxloop counter survives a node service restart; an administrator com
     assert.equal((await n1.cli("checkloop", "-m", MODULE)).code, 0);
     assert.equal((await n1.ok("get", "-m", MODULE, "-r", "heart.stopstartcount")).trim(), "0");
     assert.equal((await n1.ok("get", "-m", MODULE, "-r", "heart.stopstartloop")).trim(), "0");
-    await n1.ok("stop", "-m", MODULE);
+
+    // Commands given with -i (a custom checker's `safekit restart -i <id>`) count toward maxloop: the 4th
+    // within loop_interval stops the module instead of running.
+    for (let i = 0; i < 3; i++) await n1.ok("restart", "-m", MODULE, "-i", "custom.app");
+    assert.equal((await n1.ok("get", "-m", MODULE, "-r", "heart.stopstartcount")).trim(), "3");
+    const fourth = await n1.cli("restart", "-m", MODULE, "-i", "custom.app");
+    assert.notEqual(fourth.code, 0);
+    assert.match(fourth.stderr, /maxloop reached: module mirror stopped instead of restart/);
     await waitState(n1, "STOP NotReady");
+    assert.match(await n1.ok("log", "-m", MODULE), /Action stop called by maxloop/);
   });
 });
