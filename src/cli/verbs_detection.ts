@@ -1,5 +1,6 @@
 // Detection switches and counters (spec §3.3, §3.6, §3.8): checker on|off, errd on|off|enable|disable|list,
 // incloop/resetloop/checkloop, and `kill` (local: it acts on this host's processes).
+import { join } from "node:path";
 import { moduleArg, parseVerbArgs } from "./argv.ts";
 import { CliError } from "./cli_error.ts";
 import { printJson, type Verb } from "./context.ts";
@@ -41,6 +42,12 @@ export const errd: Verb = async (ctx, args) => {
     return 0;
   }
   if (sub === "list") {
+    // The running errd keeps SAFEVAR/modules/AM/errdlist (one line per <proc>, spec §3.6): print it.
+    const listed = await Deno.readTextFile(join(ctx.paths.moduleVar(m), "errdlist")).catch(() => null);
+    if (listed !== null && !ctx.json) {
+      ctx.io.out(listed.replace(/\n$/, ""));
+      return 0;
+    }
     const res = expectOk<{ name: string; value: string }[]>(
       await ctx.client.request("GET", `/api/v1/modules/${m}/resources`),
     );

@@ -72,6 +72,11 @@ Deno.test("errd (class prim, action restart): the application killed is logged a
       const first = await waitPids(marker, (n) => n === 1);
       assert.equal(first.length, 1, "start_prim started the application once");
       await waitLog(n1, /Resource proc\.sleep set to up by errd/);
+      // `errd list` prints SAFEVAR/modules/AM/errdlist: one line per monitored process.
+      assert.match(
+        await n1.ok("errd", "list", "-m", MODULE),
+        /^proc\.sleep class=prim enabled=yes count=1 .*state=up/m,
+      );
 
       Deno.kill(first[0], "SIGKILL");
       const log = await waitLog(n1, /Action restart called by errd/);
