@@ -81,11 +81,16 @@ export const checkcert: Verb = async (ctx, args) => {
     throw new CliError("'checkcert -t' expects all, server or CA");
   }
   const { pki, node } = await identity(ctx.paths);
-  const r = await pki.checkCert(node.files, {
-    target,
-    dns: a.value("h") ? [a.value("h")!] : undefined,
-    ips: a.value("i") ? [a.value("i")!] : undefined,
-  });
+  let dns = a.value("h") ? [a.value("h")!] : undefined;
+  let ips = a.value("i") ? [a.value("i")!] : undefined;
+  if (!dns && !ips && node.cluster && node.localNode) {
+    // Without -h/-i: the server certificate must cover every address this node has in cluster.xml (a
+    // certificate missing one fails peers and distributed commands on that lan).
+    const own = pki.serverSanEntries(node).filter((e) => e.value !== node.hostname);
+    ips = own.filter((e) => e.type === "ip").map((e) => e.value);
+    dns = own.filter((e) => e.type === "dns").map((e) => e.value);
+  }
+  const r = await pki.checkCert(node.files, { target, dns, ips });
   ctx.io.out(pki.formatFindings(r.findings));
   return r.ok ? 0 : 1;
 };

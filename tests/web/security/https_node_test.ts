@@ -150,6 +150,10 @@ Deno.test("HTTPS on a real node: SAN, TLS 1.3, checkcert on an expired certifica
       const gap = await n1.cli("checkcert", "-t", "server", "-i", ADDR);
       assert.equal(gap.code, 1);
       assert.match(gap.stdout, /ERR server\.crt: does not cover 127\.0\.0\.51/);
+      // Without -i, checkcert checks the node's own cluster addresses by default.
+      const byDefault = await n1.cli("checkcert", "-t", "server");
+      assert.equal(byDefault.code, 1);
+      assert.match(byDefault.stdout, /ERR server\.crt: does not cover 127\.0\.0\.51/);
 
       // An expired certificate: checkcert says so and exits 1; clients refuse it.
       await installServerCert(n1, [ADDR], {
