@@ -210,7 +210,12 @@ export class ReplicationClient implements ReplicationSink {
       }
       return Promise.all(pieces).then(() => {});
     }
-    return this.enqueueOp(dir, op);
+    const acked = this.enqueueOp(dir, op);
+    // With async="second" the secondary acknowledges receipt, not its disk: an fsync op tells the primary
+    // nothing more than the acks of the ops before it, which the caller already waited for. It is sent,
+    // in order (the secondary fsyncs), and tracked for locktimeout, but nobody waits for its ack.
+    if (op.kind === "fsync" && this.opts.async === "second") return Promise.resolve();
+    return acked;
   }
 
   private enqueueOp(dir: number, op: TreeOp): Promise<void> {

@@ -642,11 +642,18 @@ export class PassthroughFs implements FuseHandler {
         return -EIO;
       }
     }
-    const r = await (datasync ? sys.fdatasyncAsync(fh) : sys.fsyncAsync(fh));
-    if (r !== 0) return -EIO; // errno of a call made off the JS thread is not observable
+    // The secondary's fsync and ours run at the same time: the reply waits for the slower, not the sum.
+    // (An fsync changes nothing in the tree, so sending it before ours completes keeps the order valid.)
     const path = this.nodes.pathOf(node);
-    if (path === null) return 0;
-    return this.settle(this.replicate({ kind: "fsync", path, datasync }), () => 0);
+    const replicated = path === null
+      ? Promise.resolve(true)
+      : this.replicate({ kind: "fsync", path, datasync }).then(() => true, () => false);
+    const r = await (datasync ? sys.fdatasyncAsync(fh) : sys.fsyncAsync(fh));
+    if (!(await replicated)) {
+      this.stats.sinkFailures++;
+      return -EIO;
+    }
+    return r !== 0 ? -EIO : 0; // errno of a call made off the JS thread is not observable
   }
 
   private xattrPath(path: string): Uint8Array {
