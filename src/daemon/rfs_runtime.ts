@@ -348,7 +348,7 @@ export class RfsRuntime {
         if (file !== undefined && prev !== undefined && wasClean) {
           await this.#flush().catch(() => {});
           try {
-            saveSyncState(file, { records: prev.records, resume: done });
+            saveSyncState(file, withClean({ records: prev.records, resume: done }, true));
           } catch { /* stays not clean: the next resync goes by date */ }
         }
         if (!ctl.signal.aborted) this.d.events.resyncFailed((e as Error).message);

@@ -61,7 +61,16 @@ export type ReintegrationOptions = {
 };
 
 /** Recorded by the secondary when a reintegration completes, and marked clean at a clean stop. */
-export type SyncRecord = { readonly mapId: string; readonly generation: number; readonly clean: boolean };
+export type SyncRecord = {
+  readonly mapId: string;
+  readonly generation: number;
+  readonly clean: boolean;
+  /**
+   * When the clean stop was recorded (this node's clock, epoch ms): a local file modified after it was
+   * changed behind replication's back (spec §7.2 case 3) and is copied whole.
+   */
+  readonly stoppedAtMs?: number;
+};
 
 export type ZoneOptions = {
   /** per <replicated> directory: the sync point this secondary's tree is at (null: unknown) */
@@ -123,6 +132,7 @@ type Held = {
   readonly name: string;
   readonly p: TreeEntry;
   readonly localSize: number;
+  readonly localMtimeMs: number;
 };
 type CopyInfo = { readonly token: number; readonly zones: boolean; readonly changes: number | null };
 /** Names of one primary inode seen in this reintegration: the first one, and its local inode once in sync. */
@@ -513,7 +523,7 @@ class Reintegration {
         st.forget(p);
         st.setCopying(p);
         this.copies.set(resumeKey(dir, p), { token: this.nextToken++, zones: true, changes: null });
-        held.push({ path: p, name: e.name, p: e, localSize: l.size });
+        held.push({ path: p, name: e.name, p: e, localSize: l.size, localMtimeMs: mtimeMs(l) });
         this.stats.entriesChecked++;
         continue;
       }
@@ -641,6 +651,7 @@ class Reintegration {
     const usable = a !== null && a.mapId === head.mapId && a.generation === head.generation && a.trusted &&
       !a.allWhole && !a.overflow;
     const resume = this.opts.zones?.resume;
+    const stoppedAt = this.opts.zones?.records[dir]?.stoppedAtMs;
     for (const h of held) {
       const key = resumeKey(dir, h.path);
       const info = this.copies.get(key);
@@ -650,9 +661,11 @@ class Reintegration {
       const linked = (a?.extras?.get(h.name)?.ino ?? null) !== null ||
         localLinkCount(this.roots[dir].fd, h.path) > 1;
       let z = usable && !linked ? a!.files.get(h.name) : WHOLE;
+      // Written on this node after its clean stop: not what the sync point says, whatever the map.
+      const touchedHere = stoppedAt !== undefined && h.localMtimeMs > stoppedAt;
       if (z === undefined) {
         // Not changed since the sync point. The size check only guards against a map that lies.
-        if (h.localSize === h.p.size) {
+        if (h.localSize === h.p.size && !touchedHere) {
           st.setSynced(h.path);
           continue;
         }
@@ -663,6 +676,7 @@ class Reintegration {
         st.setSynced(h.path);
         continue;
       }
+      if (touchedHere) z = WHOLE;
       this.copies.set(key, { token: info.token, zones: !z.whole, changes: z === WHOLE ? null : z.changes });
       const ranges = z.whole
         ? undefined
@@ -947,6 +961,8 @@ class Reintegration {
     for (const p of st.dirtyAfter(op)) this.push({ kind: "resync", dir, path: p });
   }
 }
+
+const mtimeMs = (e: TreeEntry) => e.mtimeSec * 1000 + e.mtimeNsec / 1e6;
 
 /** How far the zones of a file reach: its size at the listing, or further if zones were written beyond. */
 function zoneSpan(z: FileZones, h: Held, zoneSize: number): number {

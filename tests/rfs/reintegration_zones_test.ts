@@ -191,6 +191,26 @@ Deno.test("a secondary that did not stop cleanly copies the files modified since
   }
 });
 
+Deno.test("a file changed on the secondary after its clean stop is copied whole, whatever the map says", async () => {
+  const p = await pair();
+  try {
+    const record = await firstSync(p);
+    await p.stopSecondary();
+    const stoppedAtMs = Date.now();
+    await delay(20);
+    const f = await Deno.open(join(p.sec, "d1/f7"), { write: true });
+    await f.write(new Uint8Array(10).fill(0xee)); // behind replication's back
+    f.close();
+    await p.change(write("d0/f0", 0, 10));
+    const r = await p.resync({ zones: { records: [{ ...record, stoppedAtMs }] } });
+    assert.deepEqual(r.strategies, ["zones"]);
+    assert.equal(r.bytesCopied, Z + FILE_SIZE);
+    assert.deepEqual(await snapshot(p.sec), await snapshot(p.prim));
+  } finally {
+    await p.close();
+  }
+});
+
 Deno.test("a record of another map (another primary, or none) falls back to comparing size and date", async () => {
   const p = await pair();
   try {

@@ -79,7 +79,8 @@ export class PrimaryZones {
   /** Called by the sink in the same synchronous stretch as the change of the tree, before it is sent. */
   note(dir: number, op: TreeOp): void {
     const c = this.#client;
-    this.trackers[dir]?.note(op, c !== null && c.state === "connected" && !c.needsResync, Date.now());
+    const connected = c !== null && c.state === "connected";
+    this.trackers[dir]?.note(op, connected && !c.needsResync, Date.now(), connected);
   }
 
   secondaryLost(): void {

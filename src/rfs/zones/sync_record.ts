@@ -47,9 +47,14 @@ export function saveSyncState(file: string, s: SecondarySyncState): void {
   writeFileDurably(file, JSON.stringify(f));
 }
 
-/** The same records with `clean` set (null records stay null). */
-export function withClean(s: SecondarySyncState, clean: boolean): SecondarySyncState {
-  return { ...s, records: s.records.map((r) => (r === null ? null : { ...r, clean })) };
+/** The same records with `clean` set (null records stay null); a clean one says when (`now`). */
+export function withClean(s: SecondarySyncState, clean: boolean, now = Date.now()): SecondarySyncState {
+  return {
+    ...s,
+    records: s.records.map((
+      r,
+    ) => (r === null ? null : { ...r, clean, ...(clean ? { stoppedAtMs: now } : {}) })),
+  };
 }
 
 export function forgetSyncState(file: string): void {

@@ -50,12 +50,16 @@ export class ZoneTracker {
     return t;
   }
 
-  /** One op applied to the primary's tree; `inSync`: the secondary is connected and synced. */
-  note(op: TreeOp, inSync: boolean, now: number): void {
+  /**
+   * One op applied to the primary's tree. `inSync`: the secondary is connected and synced; `sent`: it is
+   * connected (the op goes out on the stream). Only sent ops can sit unwritten in the secondary's queue
+   * when "synced" arrives: ops made while nobody was connected were copied by the reintegration itself.
+   */
+  note(op: TreeOp, inSync: boolean, now: number, sent = inSync): void {
     if (this.#closed) return;
     this.#recent.note(op);
     if (!inSync) this.state.map.note(op);
-    this.#tail.push({ at: now, op: lighten(op) });
+    if (sent) this.#tail.push({ at: now, op: lighten(op) });
     let old = 0;
     while (old < this.#tail.length && this.#tail[old].at < now - TAIL_MS) old++;
     if (old > 0) this.#tail.splice(0, old);

@@ -78,15 +78,17 @@ Deno.test("ops while in sync are not recorded, until the secondary is lost (rece
     assert.equal(t.state.map.lookup("old"), undefined);
   }));
 
-Deno.test("a sync point clears the recent window except the ops of the last seconds", () =>
+Deno.test("a sync point clears the recent window except the ops sent in its last seconds", () =>
   withDir((dir) => {
     const t = ZoneTracker.start(join(dir, "zones.json"), Z);
-    t.note(write("long-ago", 0), false, 1_000);
-    t.note(write("just-now", 0), false, 9_500);
+    t.note(write("long-ago", 0), false, 1_000, true);
+    t.note(write("just-now", 0), false, 9_500, true);
+    t.note(write("while-alone", 0), false, 9_600, false);
     t.secondarySynced(10_000);
     t.secondaryLost();
     assert.equal(t.state.map.lookup("long-ago"), undefined);
     assert.ok(t.state.map.lookup("just-now"));
+    assert.equal(t.state.map.lookup("while-alone"), undefined, "copied by the reintegration itself");
   }));
 
 Deno.test("a sync point clears the map and bumps the generation", () =>
