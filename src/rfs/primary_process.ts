@@ -63,7 +63,12 @@ export async function runPrimaryProcess(): Promise<number> {
   try {
     // Before the mounts: a change accepted from here on is in the bitmaps (the files say "not clean").
     if (cfg.stateDir !== undefined) {
-      zones = new PrimaryZones(cfg.stateDir, cfg.zoneSize ?? 8 << 20, cfg.dirs.length);
+      try {
+        zones = new PrimaryZones(cfg.stateDir, cfg.zoneSize ?? 8 << 20, cfg.dirs.length);
+      } catch (e) {
+        // Replicating matters more than the bitmaps: without them the next resyncs compare or go by date.
+        emit({ event: "error", message: `zone bitmaps unavailable: ${(e as Error).message}` });
+      }
     }
     for (const [i, d] of cfg.dirs.entries()) {
       // The zone bitmaps see every change before it is sent, in the same synchronous stretch.
