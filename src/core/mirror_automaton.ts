@@ -90,6 +90,8 @@ export function initialMirrorState(config: MirrorConfig, persisted?: PersistentF
     swapNosync: false,
     skipDefaultPrimOnce: false,
     syncatHold: false,
+    witnessOk: false,
+    witnessWaitLogged: false,
     primBeforeStart: false,
     splitBrainLogged: false,
     bootStartAt: null,
@@ -544,7 +546,8 @@ function onHeartbeat(c: Ctx, ident: string, payload: HeartbeatPayload) {
   }
   if (payload.epoch < c.s.peerEpoch) return; // reordered: older than what we know
   const before = c.s.peer;
-  c.s = { ...c.s, peer: payload, peerEpoch: payload.epoch };
+  // Heard again: the next loss needs a fresh witness verdict.
+  c.s = { ...c.s, peer: payload, peerEpoch: payload.epoch, witnessOk: false, witnessWaitLogged: false };
   if (!before || before.state !== payload.state || before.qual !== payload.qual) {
     log(c, "E", msg.remoteState(payload.state, payload.qual));
     c.fx.push({ kind: "setResource", name: "state.remote", value: `${payload.state} ${payload.qual}` });
@@ -697,6 +700,15 @@ function evaluate(c: Ctx) {
         log(c, "U", msg.stopstartNotAcked);
         return beginStop(c, "dropped", "stopstart");
       }
+      if (!peer && s.config.witnessGate && !s.witnessOk) {
+        // Lost every heartbeat, but which side is cut off? Only a witness answer after the loss says this
+        // node is not the isolated one; if none answers, splitbrain_failure sends it to WAIT instead.
+        if (!s.witnessWaitLogged) {
+          c.s = { ...c.s, witnessWaitLogged: true };
+          log(c, "E", msg.waitWitness);
+        }
+        return;
+      }
       return takeOver(c, peer ? "remote stop" : "no heartbeat");
     }
     case "ALONE":
@@ -792,6 +804,12 @@ export function step(state: MirrorState, event: MirrorEvent, now: number): StepR
       break;
     case "waitRules":
       c.s = { ...c.s, ruleWait: event.status };
+      break;
+    case "witnessVerdict":
+      if (!c.s.peer) c.s = { ...c.s, witnessOk: event.reachable };
+      break;
+    case "witnessGate":
+      c.s = { ...c.s, config: { ...c.s.config, witnessGate: event.on } };
       break;
     case "syncatDue":
       if (c.s.syncatHold) {

@@ -8,6 +8,7 @@ export const msg = {
   actionFromRule: (verb: string, rule: string) => `Action ${verb} from failover rule ${rule}`,
   startAutomatically: "Action start called automatically",
   startAtBoot: "Action start called at boot time",
+  waitWitness: "Heartbeats lost: asking the splitbrain witnesses before taking over",
   syncatWakeup: "Scheduled synchronization (syncat): Implicit_wakeup from failover rule rfs_syncat_wait",
   aloneNoHeartbeat: "Action alone called by heart: no heartbeat",
   aloneRemoteStop: "Action alone called by heart: remote stop",

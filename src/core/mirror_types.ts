@@ -43,6 +43,12 @@ export type MirrorConfig = {
    * `safekit set -r rfs.syncat -v up`); the primary meanwhile runs ALONE and tracks what changed.
    */
   readonly syncat?: boolean;
+  /**
+   * A <splitbrain> checker runs (and checkers are on): a SECOND that loses every heartbeat takes over only
+   * once the witnesses answered after the loss (`witnessVerdict`), so an isolated SECOND never starts the
+   * application. Changed at run time by `witnessGate` (checker on|off).
+   */
+  readonly witnessGate?: boolean;
 };
 
 /** A primary term: bumped each time a node enters ALONE (writes no longer reach the peer). */
@@ -127,6 +133,10 @@ export type MirrorEvent =
   | { readonly kind: "waitRules"; readonly status: "init" | "down" | "up"; readonly rule?: string }
   /** <rfs syncat>: the schedule is reached (or rfs.syncat was set up): synchronise now */
   | { readonly kind: "syncatDue" }
+  /** <splitbrain>: the witnesses' verdict for the current loss of the peer */
+  | { readonly kind: "witnessVerdict"; readonly reachable: boolean }
+  /** <splitbrain> checker running or not (checker on|off): whether takeovers wait for the verdict */
+  | { readonly kind: "witnessGate"; readonly on: boolean }
   | {
     readonly kind: "scriptFinished";
     readonly script: ScriptName;
@@ -246,6 +256,10 @@ export type MirrorState = {
   readonly ruleWait: "init" | "down" | "up";
   /** <rfs syncat>: synchronised, holding WAIT until the next schedule (rule rfs_syncat_wait) */
   readonly syncatHold: boolean;
+  /** a witness answered since the peer was last lost (with witnessGate) */
+  readonly witnessOk: boolean;
+  /** "waiting for the witness" logged for the current loss */
+  readonly witnessWaitLogged: boolean;
 };
 
 export type StepResult = { readonly state: MirrorState; readonly effects: MirrorEffect[] };

@@ -128,6 +128,8 @@ export class MirrorRuntime {
       maxSyncDeltaMs: SYNC_DELTA_MS,
       syncRefreshMs: SYNC_REFRESH_MS,
       syncat: d.config.rfs?.syncAt !== undefined,
+      witnessGate: hasSplitbrainChecker(d.config) &&
+        d.resources.get("usersetting.checker")?.value !== "off",
     };
     this.#syncat = d.config.rfs?.syncAt ? new SyncatScheduler(d.config.rfs.syncAt) : null;
     this.#state = initialMirrorState(mc, this.#loadFacts());
@@ -225,6 +227,7 @@ export class MirrorRuntime {
         resources: this.d.resources,
         log: this.d.log,
         scripts: this.#scripts.runner,
+        witnessVerdict: (reachable) => this.#dispatch({ kind: "witnessVerdict", reachable }),
       },
       (e) => this.#dispatch(e),
       () => `c${this.#nextCommand++}`,
@@ -387,8 +390,15 @@ export class MirrorRuntime {
   /** `safekit checker|errd on|off`, `errd enable|disable CLASS`. */
   setSwitch(name: string, value: string): void {
     if (name === "failover") this.#dispatch({ kind: "setFailover", on: value === "on" });
-    else if (name === "checker" || name === "errd") this.#supervisor?.setSwitch(name, value === "on");
-    else if (name.startsWith("errdclass:")) this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
+    else if (name === "checker" || name === "errd") {
+      this.#supervisor?.setSwitch(name, value === "on");
+      // With checkers off nobody asks the witnesses: takeovers must not wait for them.
+      if (name === "checker" && hasSplitbrainChecker(this.d.config)) {
+        this.#dispatch({ kind: "witnessGate", on: value === "on" });
+      }
+    } else if (name.startsWith("errdclass:")) {
+      this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
+    }
   }
 
   /** <rfs syncat>: a holding secondary synchronises at the schedule or when rfs.syncat is set up. */
@@ -423,4 +433,9 @@ export class MirrorRuntime {
     for (const r of this.#pending.values()) r({ ok: false, error: "the node service is stopping" });
     this.#pending.clear();
   }
+}
+
+/** A <splitbrain> checker is configured: takeovers after a heartbeat loss wait for its witnesses. */
+function hasSplitbrainChecker(cfg: ModuleConfig): boolean {
+  return (cfg.check ?? []).some((c) => c.kind === "splitbrain");
 }

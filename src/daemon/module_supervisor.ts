@@ -55,6 +55,8 @@ export type SupervisorDeps = {
   waitRules(status: "init" | "down" | "up", rule: string | null): void;
   /** The peer's resources (mirror, from heartbeats), for `remote.` rules; null when unknown. */
   remoteResources?(): ReadonlyMap<string, string> | null;
+  /** <splitbrain>: the witnesses decided for the current loss of the peer (mirror: gates the takeover). */
+  witnessVerdict?(reachable: boolean): void;
 };
 
 const SCRIPT_PHASE: Record<string, CheckerWhen> = {
@@ -158,8 +160,12 @@ export class ModuleSupervisor {
   }
 
   #isolate(event: IsolationEvent): void {
+    const before = this.#isolation;
     const out = isolationStep(this.#isolation, event);
     this.#isolation = out.state;
+    if (!before.decided && out.state.decided && out.state.lostAt !== null) {
+      this.d.witnessVerdict?.(out.state.uptodate === "up");
+    }
     for (const e of out.effects) {
       if (e.kind === "log") this.#log(e.level, "splitbraincheck", e.message);
       else if (e.kind === "uptodate") this.#setResource(SPLITBRAIN_UPTODATE, e.value, "splitbraincheck");
@@ -457,7 +463,7 @@ export type SupervisorEvent =
 
 /** Builds the supervisor of a runtime whose automaton takes SupervisorEvents. */
 export function superviseModule(
-  d: Pick<SupervisorDeps, "module" | "config" | "resources" | "log" | "scripts">,
+  d: Pick<SupervisorDeps, "module" | "config" | "resources" | "log" | "scripts" | "witnessVerdict">,
   dispatch: (e: SupervisorEvent) => void,
   nextCommandId: () => string,
 ): ModuleSupervisor {

@@ -96,10 +96,17 @@ Deno.test({
       await n1.waitState(MODULE, "SECOND Ready", 30_000);
       await n2.waitState(MODULE, "PRIM Ready");
 
-      // The secondary isolated: whatever it starts on losing its peer, it must end in WAIT, not ALONE.
+      // The secondary isolated: it asks the witnesses before taking over, gets no answer, and ends in WAIT
+      // without ever having been ALONE (the application never started on the isolated side).
+      const takeovers = (log: string) => log.split("Action alone called by heart: no heartbeat").length - 1;
+      const before = takeovers(await waitLog(n1, /Local state SECOND Ready/));
       await port("node1", "down");
-      await waitLog(n1, /Action wait from failover rule splitbrain_failure/, 20_000);
-      await n1.waitState(MODULE, "WAIT NotReady");
+      await waitLog(n1, /asking the splitbrain witnesses before taking over/, 20_000);
+      await n1.waitState(MODULE, "WAIT NotReady", 30_000);
+      const after = await waitLog(n1, /Local state WAIT NotReady/);
+      const sinceCut = after.slice(after.lastIndexOf("asking the splitbrain witnesses before taking over"));
+      assert.match(sinceCut, /Action wait from failover rule splitbrain_failure/);
+      assert.equal(takeovers(after), before, "the isolated secondary did not take over");
       await n2.waitState(MODULE, "ALONE Ready");
       assert.equal(await uptodate(n2), "up");
     } finally {
