@@ -53,7 +53,7 @@ Deno.test("frame channel: a frame sent at any point while the writer finishes st
   }
 });
 
-Deno.test("frame channel: frames keep send order; a large write's data is written without a copy", async () => {
+Deno.test("frame channel: frames keep send order; a large frame goes out in one write of its own", async () => {
   const s = recordingStream();
   const ch = new FrameChannel(s, KEY, KEY);
   const data = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
@@ -66,7 +66,11 @@ Deno.test("frame channel: frames keep send order; a large write's data is writte
   const op = msgs[1].type === "op" ? msgs[1].op : null;
   assert.ok(op?.kind === "write" && op.offset === 5);
   assert.deepEqual(op.data, data);
-  assert.ok(s.written.some((w) => w.length === data.length), "the data went to the socket as one piece");
+  // ping | op (header, data, MAC in one write, flushed at once) | ping
+  assert.ok(
+    s.written.some((w) => w.length > data.length && w.length < data.length + 200),
+    "the op frame alone",
+  );
 });
 
 Deno.test("message parts: concatenated they are exactly encodeMessage's payload", () => {
