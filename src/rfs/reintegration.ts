@@ -395,7 +395,14 @@ class Reintegration {
     for (let d = 0; d < this.roots.length; d++) {
       const a = await this.request(
         { kind: "read", dir: d, path: ".", offset: ZONE_QUERY_OFFSET, length: 0 },
-        (reply) => (reply.errno === 0 && reply.data !== undefined ? decodeZoneAnswer(reply.data) : null),
+        (reply) => {
+          if (reply.errno !== 0 || reply.data === undefined) return null; // no zone map on the primary
+          try {
+            return decodeZoneAnswer(reply.data);
+          } catch {
+            return null; // a primary that reads the offset as file data: it keeps no zone map either
+          }
+        },
       );
       this.answers[d] = a;
       if (this.opts.mode !== "zones") continue;
