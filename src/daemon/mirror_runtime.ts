@@ -153,6 +153,8 @@ export class MirrorRuntime {
         node: d.localNode,
         peer,
         key: d.key,
+        // Zone bitmaps (primary) and the sync record (secondary) live beside the module's other state.
+        stateDir: d.paths.moduleVar(d.module),
         log: (level, component, message) => d.log.append({ at: Date.now(), component, level, message }),
         events: {
           lost: (reason) => this.#dispatch({ kind: "replicationLost", reason }),
