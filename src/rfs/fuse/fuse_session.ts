@@ -90,7 +90,12 @@ export type FuseSessionStats = {
   kernelProtocol: string;
   writebackCache: boolean;
   passthrough: boolean;
+  /** Requests read by hotRead (without the worker-thread poll). */
+  hotReads: number;
 };
+
+const HOT_POLL_MS = 1;
+const HOT_STREAK_MAX = 64;
 
 type Slot = { buf: Uint8Array; out: Uint8Array };
 
@@ -103,6 +108,7 @@ export class FuseSession {
     kernelProtocol: "",
     writebackCache: false,
     passthrough: false,
+    hotReads: 0,
   };
   /** Settles when the kernel connection is gone (unmounted or aborted) and every handler has finished. */
   readonly closed: Promise<void>;
@@ -111,6 +117,9 @@ export class FuseSession {
   private slotWaiter: (() => void) | null = null;
   private readonly pending = new Set<Promise<void>>();
   private readonly pollBuf = new Uint8Array(8);
+  /** A second pollfd: the worker thread may be writing revents into pollBuf meanwhile. */
+  private readonly hotPollBuf = new Uint8Array(8);
+  private hotStreak = 0;
   private stopping = false;
   private initDone!: () => void;
   /** Settles once the kernel's INIT has been answered: the mount is usable from then on. */
@@ -126,8 +135,10 @@ export class FuseSession {
     private readonly onReply: ((header: InHeader, result: number) => void) | undefined,
     private readonly features: InitFeatures,
   ) {
-    new DataView(this.pollBuf.buffer).setInt32(0, fd, true);
-    new DataView(this.pollBuf.buffer).setInt16(4, POLLIN, true);
+    for (const b of [this.pollBuf, this.hotPollBuf]) {
+      new DataView(b.buffer).setInt32(0, fd, true);
+      new DataView(b.buffer).setInt16(4, POLLIN, true);
+    }
     this.closed = this.loop();
   }
 
@@ -205,6 +216,31 @@ export class FuseSession {
     w?.();
   }
 
+  /**
+   * Right after the last in-flight request was answered, the application usually sends its next one within
+   * microseconds (a write after a write, a create after a lookup). Waiting for it with poll(2) on a worker
+   * thread (the loop below) costs two thread wake-ups per request; here the JS thread polls for up to
+   * HOT_POLL_MS itself and dispatches what came. Only when nothing is in flight — no reply waits for the
+   * event loop then — and at most HOT_STREAK_MAX times in a row, so timers and sockets still get turns.
+   */
+  private hotRead(): void {
+    if (this.stopping || this.stats.inflight !== 0 || this.hotStreak >= HOT_STREAK_MAX) {
+      this.hotStreak = 0;
+      return;
+    }
+    if (sys.poll(this.hotPollBuf, 1n, HOT_POLL_MS) <= 0) return;
+    const slot = this.acquire();
+    if (!slot) return;
+    const n = Number(sys.read(this.fd, slot.buf, BigInt(slot.buf.length)));
+    if (n < 0) {
+      this.free.push(slot); // EAGAIN: the loop took it; ENODEV: the loop sees it too
+      return;
+    }
+    this.hotStreak++;
+    this.stats.hotReads++;
+    this.dispatch(slot, n);
+  }
+
   private async loop(): Promise<void> {
     for (;;) {
       const slot = this.acquire();
@@ -225,6 +261,7 @@ export class FuseSession {
         if (e !== ENODEV) this.onError(`read /dev/fuse: ${errnoName[e] ?? "errno " + e}; ending the session`);
         break; // ENODEV: unmounted or aborted
       }
+      this.hotStreak = 0;
       this.dispatch(slot, n);
     }
     this.initDone(); // a session that ends before INIT must not leave `ready` waiting forever
@@ -260,6 +297,7 @@ export class FuseSession {
       this.stats.inflight--;
       this.pending.delete(done);
       this.release(slot);
+      this.hotRead();
     });
     this.pending.add(done);
   }

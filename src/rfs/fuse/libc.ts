@@ -18,6 +18,7 @@ export const libc = Deno.dlopen("libc.so.6", {
   pread: { name: "pread64", parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   pwrite: { name: "pwrite64", parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   pollAsync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   fsyncAsync: { name: "fsync", parameters: ["i32"], result: "i32", nonblocking: true },
   fdatasyncAsync: { name: "fdatasync", parameters: ["i32"], result: "i32", nonblocking: true },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
