@@ -44,6 +44,7 @@ const VERBS: Record<string, Verb> = {
   apikey,
   rfsverify: rfs.rfsverify,
   rfssync: rfs.rfssync,
+  rfsdiff: rfs.rfsdiff,
   checker: det.checker,
   errd: det.errd,
   incloop: det.incloop,
@@ -79,6 +80,7 @@ const USAGE = `usage: safekit <command> [options] [--json]
   secondforce -d DATE -m AM | shutdown | waitstart|waitstop -m AM [-t S]
   rfsverify -m AM                 compare both copies of the replicated directories by checksum
   rfssync [full|default] -m AM    show or set this node's next reintegration policy
+  rfsdiff -m AM                   on the primary: what the next reintegration would copy, and how long
   checker on|off -m AM | errd on|off|enable CLASS|disable CLASS|list -m AM | failover on|off -m AM
   boot on|off -m AM | boot status [-m AM]
   incloop -m AM -i ID | resetloop -m AM [-i ID] | checkloop -m AM | kill -name=N [-argregex=RE] -level=L

@@ -26,6 +26,7 @@ import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
 import { MirrorVips, VipConnectionCounter } from "./vip_runtime.ts";
 import { RfsRuntime } from "./rfs_runtime.ts";
 import { SyncatScheduler } from "./syncat_scheduler.ts";
+import type { ZoneSummary } from "../rfs/zones/zone_summary.ts";
 
 /** Commands that start the module: the failover machine decides afresh (WAIT Transient while init). */
 const STARTS = new Set(["start", "prim", "second", "primforce", "secondforce", "stopstart"]);
@@ -401,6 +402,12 @@ export class MirrorRuntime {
     } else if (name.startsWith("errdclass:")) {
       this.#supervisor?.enableErrdClass(name.slice(10), value === "on");
     }
+  }
+
+  /** `safekit rfsdiff`: on the primary, what the next reintegration of the secondary would copy. */
+  rfsDiff(): Promise<ZoneSummary[]> {
+    if (!this.#rfs) throw new NodeError(`module '${this.d.module}' has no <rfs>: nothing is replicated`);
+    return this.#rfs.diff();
   }
 
   /** <rfs syncat>: a holding secondary synchronises at the schedule or when rfs.syncat is set up. */

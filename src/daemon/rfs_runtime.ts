@@ -17,6 +17,7 @@ import {
 } from "../rfs/zones/sync_record.ts";
 import { clearStaleMount } from "../rfs/fuse/mod.ts";
 import { MountWatchdog } from "../rfs/mount_watchdog.ts";
+import type { ZoneSummary } from "../rfs/zones/zone_summary.ts";
 import { scrubbedEnv } from "../platform/child_env.ts";
 import { selfCommand } from "../platform/self_command.ts";
 import type { ResyncMode } from "../core/mirror_types.ts";
@@ -53,6 +54,7 @@ export class RfsRuntime {
   #resync: AbortController | null = null;
   #lastConnectAt = 0;
   #watchdog: MountWatchdog | null = null;
+  #diffWaiter: ((answer: { dirs?: ZoneSummary[]; error?: string }) => void) | null = null;
   /** primaryDown is stopping the child: its exit is expected */
   #stopping = false;
   /** SECOND and in sync: if the session ends while this node lives, the sync record becomes clean */
@@ -217,6 +219,10 @@ export class RfsRuntime {
           case "connect_failed":
             this.#connecting = false;
             break;
+          case "diff":
+            this.#diffWaiter?.((e as { dirs?: ZoneSummary[]; error?: string }));
+            this.#diffWaiter = null;
+            break;
           case "synced":
             this.d.log("I", "nfsbox", "Uptodate replicated file system");
             break;
@@ -242,6 +248,28 @@ export class RfsRuntime {
 
   async #send(obj: unknown): Promise<void> {
     await this.#writer?.write(new TextEncoder().encode(JSON.stringify(obj) + "\n")).catch(() => {});
+  }
+
+  /** rfsdiff: what the next reintegration would copy, asked of the replication process (primary only). */
+  async diff(): Promise<ZoneSummary[]> {
+    if (!this.#child) throw new Error("the replicated directories are not mounted here (not PRIM or ALONE)");
+    if (this.#diffWaiter) throw new Error("an rfsdiff is already running");
+    const answer = new Promise<{ dirs?: ZoneSummary[]; error?: string }>((resolve) => {
+      this.#diffWaiter = resolve;
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no answer from the replication process in 120 s")), 120_000);
+    });
+    try {
+      await this.#send({ cmd: "diff" });
+      const a = await Promise.race([answer, timeout]);
+      if (a.error || !a.dirs) throw new Error(a.error ?? "no answer");
+      return a.dirs;
+    } finally {
+      clearTimeout(timer);
+      this.#diffWaiter = null;
+    }
   }
 
   /** The peer is SECOND: the primary connects (the secondary waits for it to reintegrate). */

@@ -3,7 +3,8 @@
 // compares its listing with its peer's, re-checking differences so that writes in flight are not reported as
 // divergence. Runs while the application writes; reads only. Admin only: checksums of every file say much
 // about the data.
-import { mirrorPeer } from "./mirror_runtime.ts";
+import { mirrorPeer, MirrorRuntime } from "./mirror_runtime.ts";
+import { estimateSeconds, type ZoneSummary } from "../rfs/zones/zone_summary.ts";
 import { conflict, NodeError } from "./node_error.ts";
 import type { NodeService } from "./node_service.ts";
 import { peerRequest } from "./peer_request.ts";
@@ -112,8 +113,63 @@ export async function rfsVerify(s: NodeService, module: string): Promise<RfsVeri
   };
 }
 
+/** 1 Gb/s, what a reintegration reaches on a gigabit lan when reiallowedbw does not cap it. */
+const ASSUMED_LINK_BYTES_PER_S = 110 * 1024 * 1024;
+
+export type RfsDiffResult = {
+  readonly module: string;
+  readonly node: string;
+  readonly dirs: readonly (ZoneSummary & { readonly dir: string })[];
+  readonly bytes: number;
+  readonly files: number;
+  /** rate of the estimate: the reiallowedbw cap, else a 1 Gb/s link */
+  readonly rateBytesPerSecond: number;
+  readonly rateBasis: "reiallowedbw" | "1 Gb/s link";
+  readonly estimateSeconds: number;
+};
+
+/** rfsdiff (spec §3.7, on ALONE or PRIM): what the next reintegration of the secondary would copy. */
+export async function rfsDiff(s: NodeService, module: string): Promise<RfsDiffResult> {
+  const { rt, dirs } = replicatedDirs(s, module);
+  const local = rt.state?.local;
+  if (local !== "ALONE" && local !== "PRIM" || !(rt.engine instanceof MirrorRuntime)) {
+    throw conflict(
+      `module '${module}' is ${local ?? "STOP"} here: rfsdiff runs on the primary (ALONE or PRIM), which ` +
+        `keeps the record of what changed`,
+    );
+  }
+  let summaries: ZoneSummary[];
+  try {
+    summaries = await rt.engine.rfsDiff();
+  } catch (e) {
+    throw conflict(`rfsdiff: ${(e as Error).message}`);
+  }
+  const capKBs = rt.config?.rfs?.reiAllowedBandwidth;
+  const rate = capKBs ? capKBs * 1024 : ASSUMED_LINK_BYTES_PER_S;
+  const bytes = summaries.reduce((n, x) => n + x.bytes, 0);
+  return {
+    module,
+    node: s.cluster.active?.localNode ?? "",
+    dirs: summaries.map((x, i) => ({ dir: dirs[i]?.dir ?? `#${i}`, ...x })),
+    bytes,
+    files: summaries.reduce((n, x) => n + x.zoneFiles + x.wholeEntries, 0),
+    rateBytesPerSecond: rate,
+    rateBasis: capKBs ? "reiallowedbw" : "1 Gb/s link",
+    estimateSeconds: estimateSeconds(bytes, rate),
+  };
+}
+
 export function rfsVerifyRoutes(s: NodeService): Route[] {
   return [
+    {
+      method: "get",
+      path: "/modules/{module}/rfs/diff",
+      summary:
+        "rfsdiff: what the next reintegration would copy (files, bytes, estimated time); on the primary",
+      mutates: false,
+      requiredRole: "Admin",
+      handler: async (req) => ({ json: await rfsDiff(s, req.params.module) }),
+    },
     {
       method: "post",
       path: "/modules/{module}/rfs/digest",

@@ -2,9 +2,10 @@
 // replicated directory in place with the FUSE server and sends every change to the secondary through one
 // ReplicationClient, whose reply handling must live in the process that serves the mount (docs/replication.md).
 // It talks to the node service over its stdin/stdout, one JSON object a line:
-//   in:  {config} first, then {"cmd":"connect"} | {"cmd":"stop"}
+//   in:  {config} first, then {"cmd":"connect"} | {"cmd":"diff"} | {"cmd":"stop"}
 //   out: {"event":"mounted"} | {"event":"connected"} | {"event":"connect_failed","reason"} |
-//        {"event":"lost","reason"} | {"event":"synced"} | {"event":"error","message"} | {"event":"stopped"}
+//        {"event":"lost","reason"} | {"event":"synced"} | {"event":"error","message"} | {"event":"stopped"} |
+//        {"event":"diff","dirs"|"error"} (rfsdiff)
 import { mountReplicatedDir, type ReplicatedMount } from "./fuse/mod.ts";
 import { ReplicationClient } from "./replication_client.ts";
 import { replicationFilter } from "./replication_filter.ts";
@@ -131,6 +132,16 @@ export async function runPrimaryProcess(): Promise<number> {
         () => emit({ event: "connected" }),
         (e) => emit({ event: "connect_failed", reason: (e as Error).message }),
       );
+    } else if (cmd.cmd === "diff") {
+      // rfsdiff: what the next reintegration would copy, from the live zone maps.
+      if (!zones) emit({ event: "diff", error: "zone tracking is off (no state directory)" });
+      else {
+        try {
+          emit({ event: "diff", dirs: zones.summary(mounts.map((m) => m.root.fd)) });
+        } catch (e) {
+          emit({ event: "diff", error: (e as Error).message });
+        }
+      }
     } else if (cmd.cmd === "stop") {
       break;
     }

@@ -84,6 +84,17 @@ Deno.test({
       assert.match(await n2.ok("rfssync", "-m", MODULE), /default policy/);
       const repaired = await n2.cli("rfsverify", "-m", MODULE);
       assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+
+      // rfsdiff on the primary while the secondary is away: what its next reintegration would copy.
+      assert.match((await n2.cli("rfsdiff", "-m", MODULE)).stderr, /rfsdiff runs on the primary/);
+      await n2.ok("stop", "-m", MODULE);
+      await waitState(n1, "ALONE Ready", 15_000);
+      await Deno.writeTextFile(join(d1, "after-stop.txt"), "x".repeat(5000));
+      const diff = JSON.parse(await n1.ok("rfsdiff", "-m", MODULE, "--json"));
+      assert.equal(diff.dirs[0].basis, "zones");
+      assert.ok(diff.dirs[0].wholeEntries >= 1 && diff.bytes >= 5000, JSON.stringify(diff));
+      assert.equal(diff.rateBasis, "1 Gb/s link");
+      assert.match(await n1.ok("rfsdiff", "-m", MODULE), /estimated sync time \d+ s at 110 MB\/s/);
     });
   },
 });

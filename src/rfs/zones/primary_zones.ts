@@ -3,6 +3,7 @@
 // query handler for the client's reintegration replies, and the recent-ops window rotation.
 // Used by primary_process.ts (the sink wrapper calls `note`) and by the tests and benchmarks.
 
+import { summarizeZoneMap, type ZoneSummary } from "./zone_summary.ts";
 import { join } from "node:path";
 import { setZoneQueryHandler } from "../tree_entry.ts";
 import { MAX_READ_BYTES } from "../protocol/messages.ts";
@@ -91,10 +92,77 @@ export class PrimaryZones {
     for (const t of this.trackers) t.secondarySynced(now);
   }
 
+  /**
+   * What the next reintegration would copy, per directory (`safekit rfsdiff`). Sizes are read beneath the
+   * mounts through the root handles (/proc/self/fd/N), never through the FUSE mount this process serves.
+   */
+  summary(rootFds: readonly number[]): ZoneSummary[] {
+    return this.trackers.map((t, i) => {
+      const root = `/proc/self/fd/${rootFds[i]}`;
+      const st = t.state;
+      if (st.sinceMs !== null && st.trusted) {
+        return summarizeZoneMap(st.map, st.sinceMs, {
+          fileSize: (p) => {
+            try {
+              const s = Deno.lstatSync(`${root}/${p}`);
+              return s.isFile ? s.size : 0;
+            } catch {
+              return null;
+            }
+          },
+          dirSize: (p) => walkSizes(`${root}/${p}`, 0),
+        });
+      }
+      // Not trusted (crash) or never in sync: the reintegration copies by date, or everything.
+      const since = st.sinceMs === null ? 0 : st.sinceMs - HOUR_MS;
+      const w = walkSizes(root, since);
+      return {
+        basis: st.sinceMs === null ? "full" : "date",
+        sinceMs: st.sinceMs,
+        zoneFiles: 0,
+        wholeEntries: w.files,
+        wholeDirs: 0,
+        bytes: w.bytes,
+      } satisfies ZoneSummary;
+    });
+  }
+
   /** Clean stop, after the mounts are gone (no op can arrive any more). */
   close(): void {
     clearInterval(this.#timer);
     setZoneQueryHandler(null);
     for (const t of this.trackers) t.close();
   }
+}
+
+const HOUR_MS = 3_600_000;
+const WALK_LIMIT = 2_000_000;
+
+/** Regular files below `dir` modified at or after `sinceMs` (0: all): count and bytes, bounded. */
+function walkSizes(dir: string, sinceMs: number): { bytes: number; files: number } {
+  let bytes = 0, files = 0, seen = 0;
+  const walk = (d: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(d)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (++seen > WALK_LIMIT) return;
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory) walk(p);
+      else if (e.isFile) {
+        try {
+          const st = Deno.lstatSync(p);
+          if ((st.mtime?.getTime() ?? 0) >= sinceMs) {
+            files++;
+            bytes += st.size;
+          }
+        } catch { /* removed meanwhile */ }
+      }
+    }
+  };
+  walk(dir);
+  return { bytes, files };
 }
