@@ -125,10 +125,19 @@ export class PayloadPool {
 
   constructor(private readonly maxPooledBytes = 64 << 20, private readonly minBytes = 4096) {}
 
+  /**
+   * Buffer sizes are rounded up to 4 KiB (up to 64 KiB) or to 64 KiB (above), not to powers of two: a
+   * 256 KiB write piece plus its header must not take 512 KiB, nor an 8 MiB reintegration reply 16 MiB.
+   */
+  private static sizeClass(n: number): number {
+    const step = n <= 64 * 1024 ? 4096 : 64 * 1024;
+    return Math.ceil(n / step) * step;
+  }
+
   /** A buffer of exactly `n` bytes (its contents are not cleared). */
   take(n: number): Uint8Array {
     if (n < this.minBytes) return new Uint8Array(n);
-    const size = 2 ** Math.ceil(Math.log2(n));
+    const size = PayloadPool.sizeClass(n);
     const b = this.free.get(size)?.pop();
     if (b === undefined) return new Uint8Array(size).subarray(0, n);
     this.pooledBytes -= size;
@@ -139,7 +148,7 @@ export class PayloadPool {
   recycle(view: Uint8Array): void {
     const b = view.buffer;
     const size = b.byteLength;
-    if (!(b instanceof ArrayBuffer) || size < this.minBytes || (size & (size - 1)) !== 0) return;
+    if (!(b instanceof ArrayBuffer) || size < this.minBytes || PayloadPool.sizeClass(size) !== size) return;
     if (this.pooledBytes + size > this.maxPooledBytes) return;
     const list = this.free.get(size) ?? [];
     if (list.includes(b)) return;
