@@ -7,7 +7,7 @@
 // network cost from the disk. Targets run round-robin so that noise spreads over all of them; medians.
 // Needs root and /dev/fuse.
 // Usage: deno run -A scripts/bench/fuse_write.ts [--mib=200] [--small=2000] [--rounds=3] [--dir=/var/tmp]
-//        [--tmpfs=/dev/shm] [--async=second|none] [--writeback]
+//        [--tmpfs=/dev/shm] [--secdir=DIR] [--async=second|none] [--writeback]
 
 import { parseArgs } from "node:util";
 import { mountReplicatedDir } from "../../src/rfs/fuse/mod.ts";
@@ -21,6 +21,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     dir: { type: "string", default: "/var/tmp" },
     tmpfs: { type: "string", default: "/dev/shm" },
+    // On one VM the secondary's copy shares the primary's disk, so every byte hits the same device twice;
+    // a real secondary has its own. --secdir puts its copy elsewhere (e.g. /dev/shm) to show that case.
+    secdir: { type: "string", default: "" },
     async: { type: "string", default: "second" },
     writeback: { type: "boolean", default: false },
   },
@@ -52,9 +55,11 @@ async function benchOn(fsLabel: string, parent: string): Promise<void> {
     direct: `${base}/direct`,
     fuse: `${base}/fuse`,
     replicated: `${base}/replicated`,
-    secondary: `${base}/secondary`,
+    secondary: values.secdir
+      ? await Deno.makeTempDir({ prefix: "safekit-bench-sec-", dir: values.secdir })
+      : `${base}/secondary`,
   };
-  for (const d of Object.values(dirs)) await Deno.mkdir(d);
+  for (const d of Object.values(dirs)) await Deno.mkdir(d, { recursive: true });
   const mountOpts = { writebackCache: values.writeback };
   // The plain mount never passes reads through, the replicated one does where the kernel offers it: the
   // read figures compare the two.
@@ -110,6 +115,7 @@ async function benchOn(fsLabel: string, parent: string): Promise<void> {
     await plain.unmount();
     await pair.close();
     await Deno.remove(base, { recursive: true });
+    if (values.secdir) await Deno.remove(dirs.secondary, { recursive: true });
   }
   const b = { d: median(big.direct), f: median(big.fuse), r: median(big.replicated) };
   const l = { d: median(lat.direct), f: median(lat.fuse), r: median(lat.replicated) };

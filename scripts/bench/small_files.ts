@@ -4,7 +4,7 @@
 // Every run creates its files in a new subdirectory and nothing is deleted until the end (on this VM's
 // journal-less ext4, creates right after deletes are 10x slower, which would favour whoever runs first).
 // Targets run round-robin; medians. Needs root, /dev/fuse and bindfs (Debian package `bindfs`).
-// Usage: deno run -A scripts/bench/small_files.ts [--files=5000] [--rounds=3] [--dir=/var/tmp] [--tmpfs=/dev/shm]
+// Usage: deno run -A scripts/bench/small_files.ts [--files=5000] [--rounds=3] [--dir=/var/tmp] [--tmpfs=/dev/shm] [--secdir=DIR]
 
 import { parseArgs } from "node:util";
 import { mountReplicatedDir } from "../../src/rfs/fuse/mod.ts";
@@ -17,6 +17,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     dir: { type: "string", default: "/var/tmp" },
     tmpfs: { type: "string", default: "/dev/shm" },
+    // On one VM the secondary's copy shares the primary's disk, so every byte hits the same device twice;
+    // a real secondary has its own. --secdir puts its copy elsewhere (e.g. /dev/shm) to show that case.
+    secdir: { type: "string", default: "" },
     async: { type: "string", default: "second" },
   },
 });
@@ -59,9 +62,11 @@ async function benchOn(label: string, parent: string): Promise<void> {
     bindfsBacking: `${base}/bindfs_backing`,
     fuse: `${base}/fuse`,
     replicated: `${base}/replicated`,
-    secondary: `${base}/secondary`,
+    secondary: values.secdir
+      ? await Deno.makeTempDir({ prefix: "safekit-bench-sec-", dir: values.secdir })
+      : `${base}/secondary`,
   };
-  for (const d of Object.values(dirs)) await Deno.mkdir(d);
+  for (const d of Object.values(dirs)) await Deno.mkdir(d, { recursive: true });
   await run("bindfs", [dirs.bindfsBacking, dirs.bindfs]);
   const plain = await mountReplicatedDir(dirs.fuse);
   const pair = await startReplicatingMount(dirs.replicated, dirs.secondary, {
@@ -80,6 +85,7 @@ async function benchOn(label: string, parent: string): Promise<void> {
     await pair.close();
     await run("umount", [dirs.bindfs]).catch((e) => console.error(e.message));
     await Deno.remove(base, { recursive: true });
+    if (values.secdir) await Deno.remove(dirs.secondary, { recursive: true });
   }
   const m = Object.fromEntries(TARGETS.map((t) => [t, median(rate[t])])) as Record<Target, number>;
   console.log(`\n== ${label} (${parent}): ${files} files of 100 B, files/s median (runs)`);
