@@ -124,6 +124,10 @@ export type RfsConfig = {
   readonly mountOverSuffix: string;
   /** Legacy 7.x attribute, kept for information. */
   readonly mountOver?: boolean;
+  /** FUSE read passthrough where the kernel offers it (ours; default on). */
+  readonly readPassthrough: boolean;
+  /** The kernel's writeback cache: fsync/close are the replication boundary (ours; default off). */
+  readonly writebackCache: boolean;
   readonly replicated: readonly ReplicatedDir[];
   /** Legacy <flow name>: the lan carrying replication. */
   readonly flow?: { readonly name: string; readonly at: SourcePosition };

@@ -30,6 +30,10 @@ const RFS_ATTRIBUTES = [
   "syncat",
   "mountoversuffix",
   "mountover",
+  // ours (docs/replication-fuse.md): FUSE read passthrough (default on) and the kernel's writeback cache
+  // (default off: fsync/close become the replication boundary)
+  "readpassthrough",
+  "writebackcache",
 ]; // deno-fmt-ignore
 
 const ABSOLUTE = /^(\/|[A-Za-z]:[\\/]|\\\\)/;
@@ -83,6 +87,8 @@ export function readRfs(rfs: ElementReader): RfsConfig {
     syncAt: readSyncAt(rfs),
     mountOverSuffix: rfs.string("mountoversuffix", "_For_SafeKit_Replication"),
     mountOver: rfs.has("mountover") ? rfs.onOff("mountover", true) : undefined,
+    readPassthrough: rfs.onOff("readpassthrough", true),
+    writebackCache: rfs.onOff("writebackcache", false),
     replicated,
     flow,
   };

@@ -151,6 +151,8 @@ export class RfsRuntime {
       })),
       stateDir,
       zoneSize: this.#rfs.ruZoneBlockSize,
+      readPassthrough: this.#rfs.readPassthrough,
+      writebackCache: this.#rfs.writebackCache,
     });
     const timer = setTimeout(
       () => mounted.reject(new Error("the replicated directories were not mounted in 30 s")),
@@ -220,7 +222,7 @@ export class RfsRuntime {
             this.#connecting = false;
             break;
           case "diff":
-            this.#diffWaiter?.((e as { dirs?: ZoneSummary[]; error?: string }));
+            this.#diffWaiter?.(e as { dirs?: ZoneSummary[]; error?: string });
             this.#diffWaiter = null;
             break;
           case "synced":
@@ -329,6 +331,8 @@ export class RfsRuntime {
           clusterKey: this.d.key,
           module: this.d.module,
           dirs: this.#rfs.replicated.map((r) => r.dir),
+          // <replicated mode="read_only">: local users cannot write there while this node is SECOND.
+          readOnlyDirs: this.#rfs.replicated.map((r) => r.readOnly),
           allowedNodes: new Set([this.d.peer]),
           onDesync: (reason) => {
             this.d.log("E", "nfsbox", `Replication stream lost: ${reason}`);

@@ -30,6 +30,9 @@ export type PrimaryProcessConfig = {
   readonly stateDir?: string;
   /** <rfs ruzone_blocksize> */
   readonly zoneSize?: number;
+  /** FUSE read passthrough (default on) and the kernel's writeback cache (default off). */
+  readonly readPassthrough?: boolean;
+  readonly writebackCache?: boolean;
 };
 
 function emit(event: Record<string, unknown>): void {
@@ -82,6 +85,8 @@ export async function runPrimaryProcess(): Promise<number> {
       mounts.push(
         await mountReplicatedDir(d.dir, {
           sink,
+          passthrough: cfg.readPassthrough ?? true,
+          writebackCache: cfg.writebackCache ?? false,
           onError: (e) => emit({ event: "error", message: String(e) }),
         }),
       );
