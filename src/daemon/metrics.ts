@@ -47,6 +47,8 @@ export function nodeMetrics(s: NodeService): string {
   const resources: Sample[] = [];
   const heartbeats: Sample[] = [];
   const heartbeatRtt: Sample[] = [];
+  const replBytes: Sample[] = [];
+  const replBacklog: Sample[] = [];
   const farmPackets: Sample[] = [];
   const scriptRuns: Sample[] = [];
   const scriptDur: Sample[] = [];
@@ -63,6 +65,12 @@ export function nodeMetrics(s: NodeService): string {
     }
     const em = m.engine?.metrics();
     if (em?.heartbeats) heartbeats.push(...packetSamples(m.name, em.heartbeats));
+    if (em?.replication) {
+      const r = em.replication;
+      replBytes.push({ labels: { module: m.name, flow: "replication" }, value: r.bytesSent });
+      replBytes.push({ labels: { module: m.name, flow: "reintegration" }, value: r.reiBytes });
+      replBacklog.push({ labels: { module: m.name }, value: r.backlogOps });
+    }
     for (const [heartbeat, ms] of Object.entries(em?.heartbeatRttMs ?? {})) {
       heartbeatRtt.push({ labels: { module: m.name, heartbeat }, value: ms / 1000 });
     }
@@ -129,6 +137,19 @@ export function nodeMetrics(s: NodeService): string {
       help: "Mirror heartbeat datagrams by module and result",
       type: "counter",
       samples: heartbeats,
+    },
+    {
+      name: "safekit_replication_bytes_total",
+      help: "Bytes the primary sent to its secondary: live replication, and reintegration reads it served " +
+        "(since its replication process started)",
+      type: "counter",
+      samples: replBytes,
+    },
+    {
+      name: "safekit_replication_backlog_ops",
+      help: "Replicated operations sent and not yet acknowledged by the secondary",
+      type: "gauge",
+      samples: replBacklog,
     },
     {
       name: "safekit_heartbeat_rtt_seconds",

@@ -24,7 +24,8 @@ import { NodeError } from "./node_error.ts";
 import { AutomatonScripts } from "./script_runner.ts";
 import { type ModuleSupervisor, superviseModule } from "./module_supervisor.ts";
 import { MirrorVips, VipConnectionCounter } from "./vip_runtime.ts";
-import { RfsRuntime } from "./rfs_runtime.ts";
+import { type ReplicationStats, RfsRuntime } from "./rfs_runtime.ts";
+import { BandwidthMeter } from "../rfs/bandwidth_meter.ts";
 import { SyncatScheduler } from "./syncat_scheduler.ts";
 import type { ZoneSummary } from "../rfs/zones/zone_summary.ts";
 
@@ -113,6 +114,11 @@ export class MirrorRuntime {
   #connections: VipConnectionCounter | null;
   #rfs: RfsRuntime | null;
   #syncat: SyncatScheduler | null;
+  /** the primary's replication counters, sampled into rfs.*_bandwidth every second */
+  #repStats: ReplicationStats | null = null;
+  #repMeter = new BandwidthMeter();
+  #reiMeter = new BandwidthMeter();
+  #lastBandwidthAt = 0;
 
   constructor(private readonly d: MirrorRuntimeDeps) {
     this.#factsFile = join(d.paths.moduleVar(d.module), "mirror_facts.json");
@@ -160,6 +166,7 @@ export class MirrorRuntime {
         events: {
           lost: (reason) => this.#dispatch({ kind: "replicationLost", reason }),
           failed: () => this.#supervisor?.detected("stopstart", "nfsbox"),
+          stats: (st) => this.#repStats = st,
           resyncProgress: (percent) => this.#dispatch({ kind: "resyncProgress", percent }),
           resyncFinished: () => {
             this.#syncPolicyDone();
@@ -218,6 +225,7 @@ export class MirrorRuntime {
     this.#tick = setInterval(() => {
       this.#dispatch({ kind: "tick" });
       this.#checkSyncat();
+      this.#sampleBandwidth();
       const s = this.#state;
       if ((s.local === "PRIM" || s.local === "ALONE") && s.peer?.state === "SECOND") {
         this.#rfs?.peerIsSecond();
@@ -269,7 +277,17 @@ export class MirrorRuntime {
 
   /** Counters for /metrics. */
   metrics() {
+    const st = this.#repStats;
     return {
+      replication: st
+        ? {
+          bytesSent: st.bytesSent,
+          reiBytes: st.reiBytes,
+          opsSent: st.opsSent,
+          opsAcked: st.opsAcked,
+          backlogOps: st.opsSent - st.opsAcked,
+        }
+        : undefined,
       heartbeats: this.#heartbeats?.counters,
       heartbeatRttMs: this.#heartbeats?.roundTrips(),
       scripts: this.#scripts.stats,
@@ -408,6 +426,35 @@ export class MirrorRuntime {
   rfsDiff(): Promise<ZoneSummary[]> {
     if (!this.#rfs) throw new NodeError(`module '${this.d.module}' has no <rfs>: nothing is replicated`);
     return this.#rfs.diff();
+  }
+
+  /**
+   * rfs.rep_bandwidth / rfs.rei_bandwidth / rfs.netout_bandwidth (KB/s over the last 3 s, spec §7.2): on the
+   * primary from its replication process's counters; 0 elsewhere. Written only when the value changes.
+   */
+  #sampleBandwidth(): void {
+    if (!this.#rfs) return;
+    const now = Date.now();
+    if (now - this.#lastBandwidthAt < 1000) return;
+    this.#lastBandwidthAt = now;
+    const primary = this.#state.local === "PRIM" || this.#state.local === "ALONE";
+    const st = primary ? this.#repStats : null;
+    if (!st) {
+      this.#repMeter.reset();
+      this.#reiMeter.reset();
+    }
+    const rep = st ? this.#repMeter.sample(now, st.bytesSent) : 0;
+    const rei = st ? this.#reiMeter.sample(now, st.reiBytes) : 0;
+    for (
+      const [name, v] of [["rfs.rep_bandwidth", rep], ["rfs.rei_bandwidth", rei], [
+        "rfs.netout_bandwidth",
+        rep + rei,
+      ]] as const
+    ) {
+      if (this.d.resources.get(name)?.value !== String(v)) {
+        this.d.resources.set(name, String(v), { at: now, by: "nfsadmin" });
+      }
+    }
   }
 
   /** <rfs syncat>: a holding secondary synchronises at the schedule or when rfs.syncat is set up. */

@@ -42,6 +42,14 @@ export type EngineMetrics = {
   heartbeats?: { sent: number; received: number; accepted: number; dropped: Record<string, number> };
   /** last round trip of each heartbeat link, ms */
   heartbeatRttMs?: Record<string, number>;
+  /** the primary's replication counters (cumulative for its current replication process) */
+  replication?: {
+    bytesSent: number;
+    reiBytes: number;
+    opsSent: number;
+    opsAcked: number;
+    backlogOps: number;
+  };
   membership?: {
     sent: number;
     received: number;

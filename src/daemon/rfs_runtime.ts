@@ -24,10 +24,21 @@ import type { ResyncMode } from "../core/mirror_types.ts";
 
 type Log = (level: "I" | "E" | "C", component: string, message: string) => void;
 
+/** What the primary's replication process reports about once a second. */
+export type ReplicationStats = {
+  readonly bytesSent: number;
+  readonly reiBytes: number;
+  readonly opsSent: number;
+  readonly opsAcked: number;
+  readonly opsWhileAlone: number;
+};
+
 export type RfsEvents = {
   lost(reason: string): void;
   /** The primary's FUSE server died or stopped answering: the module must restart (spec §7.1 checktime). */
   failed(reason: string): void;
+  /** The primary's replication counters (cumulative for the current replication process). */
+  stats?(s: ReplicationStats): void;
   resyncProgress(percent: number): void;
   resyncFinished(): void;
   resyncFailed(reason: string): void;
@@ -220,6 +231,9 @@ export class RfsRuntime {
             break;
           case "connect_failed":
             this.#connecting = false;
+            break;
+          case "stats":
+            this.d.events.stats?.(e as unknown as ReplicationStats);
             break;
           case "diff":
             this.#diffWaiter?.(e as { dirs?: ZoneSummary[]; error?: string });

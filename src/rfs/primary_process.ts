@@ -5,7 +5,7 @@
 //   in:  {config} first, then {"cmd":"connect"} | {"cmd":"diff"} | {"cmd":"stop"}
 //   out: {"event":"mounted"} | {"event":"connected"} | {"event":"connect_failed","reason"} |
 //        {"event":"lost","reason"} | {"event":"synced"} | {"event":"error","message"} | {"event":"stopped"} |
-//        {"event":"diff","dirs"|"error"} (rfsdiff)
+//        {"event":"diff","dirs"|"error"} (rfsdiff) | {"event":"stats",bytesSent,reiBytes,opsSent,opsAcked,...}
 import { mountReplicatedDir, type ReplicatedMount } from "./fuse/mod.ts";
 import { ReplicationClient } from "./replication_client.ts";
 import { replicationFilter } from "./replication_filter.ts";
@@ -114,6 +114,25 @@ export async function runPrimaryProcess(): Promise<number> {
     });
     zones?.attach(client);
     emit({ event: "mounted" });
+    // Counters for the node service (rfs.rep_bandwidth, rfs.rei_bandwidth, /metrics), about once a second.
+    const c = client;
+    let lastStats = "";
+    const statsTimer = setInterval(() => {
+      const st = c.stats;
+      const line = JSON.stringify({
+        event: "stats",
+        bytesSent: st.bytesSent,
+        reiBytes: st.reiBytes,
+        opsSent: st.opsSent,
+        opsAcked: st.opsAcked,
+        opsWhileAlone: st.opsWhileAlone,
+      });
+      if (line !== lastStats) {
+        lastStats = line;
+        Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+      }
+    }, 1000);
+    Deno.unrefTimer(statsTimer);
   } catch (e) {
     emit({ event: "error", message: `mount failed: ${(e as Error).message}` });
     for (const m of mounts) await m.unmount().catch(() => {});

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { skipUnless } from "../support/privileges.ts";
-import { withNodes } from "./node_harness.ts";
+import { type TestNode, withNodes } from "./node_harness.ts";
+import { signPeerRequest } from "../../src/web/peer_auth.ts";
 import { establishPair, MODULE, setupMirror, waitState } from "./mirror_harness.ts";
 
 const skip = (() => {
@@ -41,6 +42,25 @@ Deno.test({
       );
       await assert.rejects(Deno.remove(join(d2, "from-primary.txt")));
 
+      // Replication throughput as resources (KB/s over 3 s) and Prometheus counters.
+      await Deno.writeFile(join(d1, "five-mib"), new Uint8Array(5 << 20));
+      let peak = 0;
+      for (let i = 0; i < 30 && peak === 0; i++) {
+        peak = Number(await n1.ok("get", "-m", MODULE, "-r", "rfs.rep_bandwidth"));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(
+        peak > 0,
+        `rfs.rep_bandwidth rose while 5 MiB were replicated: ${await signedText(n1, "/metrics")}`,
+      );
+      const metrics = await signedText(n1, "/metrics");
+      const sent = Number(
+        /safekit_replication_bytes_total\{module="mirror",flow="replication"\} (\d+)/.exec(metrics)?.[1],
+      );
+      assert.ok(sent >= 5 << 20, metrics);
+      assert.match(metrics, /safekit_replication_backlog_ops\{module="mirror"\} \d+/);
+      assert.match(metrics, /safekit_heartbeat_rtt_seconds\{module="mirror",heartbeat="default"\} [\d.e-]+/);
+
       // Swap: node2 becomes primary and its directory is writable again; node1, now SECOND, is read-only.
       await n1.ok("swap", "-m", MODULE);
       await waitState(n2, "PRIM Ready", 30_000);
@@ -51,3 +71,13 @@ Deno.test({
     });
   },
 });
+
+/** A GET signed with the cluster key, as a peer node would send it; the body as text. */
+async function signedText(n: TestNode, path: string): Promise<string> {
+  const hex = (await Deno.readTextFile(join(n.safevar, "cluster", "cluster.key"))).trim();
+  const key = Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+  const sig = await signPeerRequest(key, n.name, "GET", path, new Uint8Array(), Date.now());
+  const r = await fetch(`http://${n.addr}:9010${path}`, { headers: { "x-safekit-peer": sig } });
+  assert.equal(r.status, 200);
+  return await r.text();
+}
