@@ -43,6 +43,15 @@ Deno.test({
       await assert.rejects(Deno.remove(join(d2, "from-primary.txt")));
 
       // Replication throughput as resources (KB/s over 3 s) and Prometheus counters.
+      // The replication process reports its counters once a second: let the node service see a first report.
+      for (
+        let i = 0;
+        i < 50 && !/safekit_replication_bytes_total/.test(await signedText(n1, "/metrics"));
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 1100));
       await Deno.writeFile(join(d1, "five-mib"), new Uint8Array(5 << 20));
       let peak = 0;
       for (let i = 0; i < 30 && peak === 0; i++) {
