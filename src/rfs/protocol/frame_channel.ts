@@ -2,6 +2,7 @@
 // key and the next sequence number at the moment `send` is called (so the stream order is the call
 // order), written by a single writer loop, and received, verified and decoded one by one.
 
+import { asFrameAuth, type FrameAuth } from "./frame_auth.ts";
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   type Frame,
@@ -26,6 +27,7 @@ export class ChannelClosedError extends Error {
 }
 
 const WRITE_BATCH_BYTES = 1 << 20;
+/** Header and the largest tag: an upper bound of a frame's bytes beyond its payload (for queuedBytes). */
 const FRAME_OVERHEAD = FRAME_HEADER_BYTES + FRAME_MAC_BYTES;
 /**
  * A frame at least this big is written as soon as it is sealed (so it travels while the next is sealed);
@@ -37,7 +39,7 @@ const EAGER_FLUSH_BYTES = 64 * 1024;
 
 /** A message whose place in the stream (seq) and key are fixed, sealed only when the writer reaches it. */
 type Outgoing = {
-  readonly key: Uint8Array;
+  readonly key: FrameAuth;
   readonly type: number;
   readonly seq: number;
   readonly parts: Uint8Array[];
@@ -64,13 +66,17 @@ export class FrameChannel {
   queuedBytes = 0;
   private drainWaiters: (() => void)[] = [];
 
+  private sendKey: FrameAuth;
+
+  /** A raw key is an HMAC-SHA256 key (the handshake algorithm), see frame_auth.ts. */
   constructor(
     private readonly stream: ByteStream,
-    private sendKey: Uint8Array,
-    recvKey: Uint8Array,
+    sendKey: Uint8Array | FrameAuth,
+    recvKey: Uint8Array | FrameAuth,
     private readonly now: () => number = Date.now,
     private readonly maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES,
   ) {
+    this.sendKey = asFrameAuth(sendKey);
     this.decoder = new FrameDecoder(recvKey, 0, maxPayloadBytes, this.pool);
   }
 
@@ -79,8 +85,8 @@ export class FrameChannel {
   }
 
   /** Switches to the session keys; takes effect for the next frame sent / received. */
-  rekey(sendKey: Uint8Array, recvKey: Uint8Array): void {
-    this.sendKey = sendKey;
+  rekey(sendKey: Uint8Array | FrameAuth, recvKey: Uint8Array | FrameAuth): void {
+    this.sendKey = asFrameAuth(sendKey);
     this.decoder.rekey(recvKey);
   }
 
@@ -178,9 +184,11 @@ export class FrameChannel {
         if (e instanceof FrameError) this.close(e.message);
         throw e;
       }
+      // The rest of a large payload is read straight into its buffer; anything else through readBuf.
+      const direct = this.decoder.directTarget();
       let n: number | null;
       try {
-        n = await this.stream.read(this.readBuf);
+        n = await this.stream.read(direct ?? this.readBuf);
       } catch (e) {
         if (this.closedReason !== null) {
           throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
@@ -198,7 +206,8 @@ export class FrameChannel {
         this.close("closed by the peer");
         return null;
       }
-      this.decoder.push(this.readBuf.subarray(0, n));
+      if (direct !== null) this.decoder.directReceived(n);
+      else this.decoder.push(this.readBuf.subarray(0, n));
     }
   }
 

@@ -185,10 +185,18 @@ export function encodeMessage(m: Message): { type: number; payload: Uint8Array }
 }
 
 /**
- * The same payload as encodeMessage, as pieces whose concatenation is the payload: a write op's data is
- * one piece, not copied, so a 1 MiB write costs no allocation and no copy on its way to the socket.
+ * The same payload as encodeMessage, as pieces whose concatenation is the payload: a write op's data, and
+ * a read reply's, is one piece, not copied, so 1 MiB of data costs no allocation and no copy on its way to
+ * the socket (the sender must not change it until it is written, see FrameChannel.send).
  */
 export function encodeMessageParts(m: Message): { type: number; parts: Uint8Array[]; length: number } {
+  if (m.type === "reiReply" && m.errno === 0 && m.entry !== undefined && m.data !== undefined) {
+    // A read reply (up to reipacketsize of file data): the data is the last field, sent from where it is.
+    const w = new PayloadWriter().u32(m.reqId).u16(m.errno).u8(3);
+    writeEntry(w, m.entry);
+    const head = w.u32(m.data.length).bytes();
+    return { type: MESSAGE_TYPES.reiReply, parts: [head, m.data], length: head.length + m.data.length };
+  }
   if (m.type !== "op") {
     const { type, payload } = encodeMessage(m);
     return { type, parts: [payload], length: payload.length };

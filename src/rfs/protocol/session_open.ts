@@ -1,7 +1,9 @@
 // Runs the handshake of handshake.ts over a fresh byte stream, for each side, and returns the channel
 // switched to the session keys.
 
-import { FrameError } from "./frame_codec.ts";
+import { poly1305FrameAuth } from "./frame_auth.ts";
+import { FRAME_VERSION, FrameError } from "./frame_codec.ts";
+import { LEGACY_FRAME_VERSION, legacyRefusalFrame } from "./legacy_refusal.ts";
 import { type ByteStream, ChannelClosedError, FrameChannel } from "./frame_channel.ts";
 import {
   checkClusterKey,
@@ -54,13 +56,13 @@ async function expect<T extends Message["type"]>(
       );
     }
     if (e instanceof FrameError || e instanceof ChannelClosedError) {
-      throw new HandshakeError(`handshake with the ${who} failed: ${e.message}`);
+      throw new HandshakeError(`handshake with the ${who} failed: ${e.message}`, { cause: e });
     }
     throw e;
   }
   if (m === null) {
     throw new HandshakeError(
-      `handshake with the ${who} failed: it closed the connection (a different cluster key, or not a replication port?)`,
+      `handshake with the ${who} failed: it closed the connection (a different cluster key, a node of an older release, or not a replication port?)`,
     );
   }
   if (m.type === "error") throw new HandshakeError(`the ${who} refused the connection: ${m.reason}`);
@@ -98,7 +100,7 @@ export async function openClientSession(
             "handshake with the secondary failed: its proof does not verify (a different cluster key, or a replayed session)",
           );
         }
-        ch.rekey(keys.c2s, keys.s2c);
+        ch.rekey(poly1305FrameAuth(keys.c2s), poly1305FrameAuth(keys.s2c));
         ch.send({ type: "ready", ...ready });
         await expect(ch, "welcome", "secondary");
         return ch;
@@ -122,7 +124,17 @@ export async function acceptServerSession(
 ): Promise<{ channel: FrameChannel; hello: HelloInfo; ready: ReadyInfo }> {
   checkClusterKey(clusterKey);
   const hk = handshakeKey(clusterKey);
-  const ch = new FrameChannel(stream, hk, hk);
+  // Until the handshake is over, closing the channel leaves the socket open: a primary of the previous
+  // protocol version is then told why in its own format (legacy_refusal.ts).
+  let holdClose = true;
+  const held: ByteStream = {
+    read: (p) => stream.read(p),
+    write: (p) => stream.write(p),
+    close: () => {
+      if (!holdClose) stream.close();
+    },
+  };
+  const ch = new FrameChannel(held, hk, hk);
   try {
     return await withTimeout(
       ch,
@@ -133,7 +145,7 @@ export async function acceptServerSession(
         const nonceS = newNonce();
         const keys = sessionKeys(clusterKey, hello.nonce, nonceS);
         ch.send({ type: "challenge", nonce: nonceS, proof: serverProof(keys, encodeMessage(hello).payload) });
-        ch.rekey(keys.s2c, keys.c2s);
+        ch.rekey(poly1305FrameAuth(keys.s2c), poly1305FrameAuth(keys.c2s));
         const ready = await expect(ch, "ready", "primary");
         const info = { node: hello.node, module: hello.module, dirCount: hello.dirCount };
         const readyInfo = { async: ready.async, dropped: ready.dropped };
@@ -143,11 +155,39 @@ export async function acceptServerSession(
           throw new HandshakeError(`replication connection refused: ${refusal}`);
         }
         ch.send({ type: "welcome" });
+        holdClose = false;
         return { channel: ch, hello: info, ready: readyInfo };
       })(),
     );
   } catch (e) {
     ch.close((e as Error).message);
+    const cause = (e as Error).cause;
+    if (cause instanceof FrameError && cause.peerVersion === LEGACY_FRAME_VERSION) {
+      const reason = `this secondary speaks replication protocol version ${FRAME_VERSION}, the primary ` +
+        `version ${LEGACY_FRAME_VERSION}: upgrade the primary (both nodes must run the same release)`;
+      await writeWithin(stream, legacyRefusalFrame(clusterKey, reason), 1000);
+    }
+    holdClose = false;
+    try {
+      stream.close();
+    } catch { /* already closed */ }
     throw e;
+  }
+}
+
+/** Best effort: the bytes go out unless the peer stops reading for `ms`. */
+async function writeWithin(stream: ByteStream, bytes: Uint8Array, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const write = (async () => {
+    let done = 0;
+    while (done < bytes.length) done += await stream.write(bytes.subarray(done));
+  })();
+  try {
+    await Promise.race([write, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  } catch {
+    /* the peer is gone */
+  } finally {
+    clearTimeout(timer);
+    write.catch(() => {});
   }
 }

@@ -6,9 +6,18 @@ import { join } from "node:path";
 import { HandshakeError } from "../../../src/rfs/protocol/session_open.ts";
 import type { ByteStream } from "../../../src/rfs/protocol/frame_channel.ts";
 import { sealFrame } from "../../../src/rfs/protocol/frame_codec.ts";
-import { encodeMessage } from "../../../src/rfs/protocol/messages.ts";
+import { decodeMessage, encodeMessage, MESSAGE_TYPES } from "../../../src/rfs/protocol/messages.ts";
+import { createHmac } from "node:crypto";
 import type { ReplicationSession } from "../../../src/rfs/replication_server.ts";
-import { delay, HOST, primaryClient, roots, startSecondary, tempDirs } from "./loopback_fixture.ts";
+import {
+  CLUSTER_KEY,
+  delay,
+  HOST,
+  primaryClient,
+  roots,
+  startSecondary,
+  tempDirs,
+} from "./loopback_fixture.ts";
 
 const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
 const createOp = (path: string) => ({
@@ -143,6 +152,88 @@ Deno.test("session: a frame with a bad MAC inside a session closes it; the op is
   } finally {
     await client.close();
     await server.close();
+    r.forEach((x) => x.close());
+    await cleanup();
+  }
+});
+
+/** A frame of protocol version 1 (HMAC-SHA256 under that version's handshake key), as a primary of the previous release sends it. */
+function v1Frame(type: number, seq: number, payload: Uint8Array): Uint8Array {
+  const kh = createHmac("sha256", CLUSTER_KEY).update("safekit-rfs/v1/handshake").digest();
+  const header = new Uint8Array(20);
+  header.set(new TextEncoder().encode("SKRP"));
+  header[4] = 1;
+  header[5] = type;
+  new DataView(header.buffer).setBigUint64(8, BigInt(seq));
+  new DataView(header.buffer).setUint32(16, payload.length);
+  const mac = createHmac("sha256", kh).update(header).update(payload).digest();
+  return new Uint8Array([...header, ...payload, ...mac]);
+}
+
+Deno.test("session: a primary of protocol version 1 gets a version-1 error frame that names both versions", async () => {
+  const { dirs: [sec], cleanup } = await tempDirs(1);
+  const server = await startSecondary([sec]);
+  try {
+    const hello = encodeMessage({
+      type: "hello",
+      nonce: new Uint8Array(32),
+      node: "node1",
+      module: "mirror",
+      dirCount: 1,
+    });
+    const conn = await Deno.connect({ hostname: HOST, port: server.port });
+    await conn.write(v1Frame(hello.type, 0, hello.payload));
+    const got: number[] = [];
+    const buf = new Uint8Array(4096);
+    for (
+      let n = await conn.read(buf).catch(() => null);
+      n !== null;
+      n = await conn.read(buf).catch(() => null)
+    ) {
+      got.push(...buf.subarray(0, n));
+    }
+    conn.close();
+    const bytes = new Uint8Array(got);
+    assert.equal(bytes[4], 1, "answered in version 1");
+    assert.equal(bytes[5], MESSAGE_TYPES.error);
+    const len = new DataView(bytes.buffer).getUint32(16);
+    assert.equal(bytes.length, 20 + len + 32, "one frame, then the close");
+    assert.deepEqual(
+      bytes,
+      v1Frame(MESSAGE_TYPES.error, 0, bytes.subarray(20, 20 + len)),
+      "its MAC verifies in v1",
+    );
+    const m = decodeMessage(MESSAGE_TYPES.error, bytes.subarray(20, 20 + len));
+    assert.ok(m.type === "error");
+    assert.match(
+      m.reason,
+      /this secondary speaks replication protocol version 2, the primary version 1: upgrade/,
+    );
+    assert.equal(server.session, null);
+  } finally {
+    await server.close();
+    await cleanup();
+  }
+});
+
+Deno.test("session: a secondary that closes at the first frame (an older release) is named as a possible cause", async () => {
+  const { dirs: [prim], cleanup } = await tempDirs(1);
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const serving = (async () => {
+    const c = await listener.accept();
+    await c.read(new Uint8Array(4096)).catch(() => null);
+    c.close();
+  })();
+  const r = roots([prim]);
+  try {
+    const fake = { port: listener.addr.port } as unknown as Parameters<typeof primaryClient>[0];
+    await assert.rejects(
+      primaryClient(fake, r).connect(),
+      /closed the connection \(.*a node of an older release/,
+    );
+  } finally {
+    await serving;
+    listener.close();
     r.forEach((x) => x.close());
     await cleanup();
   }
