@@ -48,7 +48,11 @@ export function createChecker(c: CheckerConfig, ctx: CheckerContext): Checker {
     case "custom":
       return new CustomChecker(c.resource, ctx.module, c.exec, c.arg, ctx.scripts, { log: ctx.log });
     case "module":
-      return moduleChecker(c.resource, c.name, c.to, { onRestarted: ctx.onModuleRestarted });
+      return moduleChecker(c.resource, c.name, c.to, {
+        onRestarted: ctx.onModuleRestarted,
+        // secure="on": HTTPS to the other node, trusting the cluster's CA (SAFE/web/conf/cacert.crt).
+        caCertFile: c.to.secure ? `${ctx.scripts.environment().SAFE}/web/conf/cacert.crt` : undefined,
+      });
     case "splitbrain":
       return splitbrainChecker(c.resource, c.exec, c.arg, {
         userBin: ctx.scripts.userBin,

@@ -2,9 +2,10 @@
 // while GET http://<addr>:<port>/var/modules/<name>/ready.txt answers 200 (the module is ALONE/PRIM or UP
 // Ready), down otherwise, and the failover machine makes the module wait (module_failure) while it is down.
 // SafeKit also does a stopstart when the other module restarted or failed over ("Action stopstart called by
-// modulecheck"). ready.txt carries no restart counter, so a restart is recognised as readiness coming back
-// after it had been seen (up, then down, then up), or, where the server sends one, as a change of the
-// probe's ETag/Last-Modified while up. A restart shorter than one interval without those headers is missed.
+// modulecheck"). A restart is recognised as readiness coming back after it had been seen (up, then down,
+// then up), or as a change of the probe's ETag while up: our node services send `"ready-<epoch ms>"`, the
+// moment the module last became ready, so even a restart shorter than one interval is seen. (A server without
+// ETag or Last-Modified only shows the restarts that last longer than an interval.)
 import { errorText, PeriodicChecker, type ProbeResult } from "./checker.ts";
 
 export type ModuleTarget = {
@@ -51,12 +52,21 @@ export function moduleChecker(
   resource: string,
   name: string,
   to: ModuleTarget,
-  opts: { onRestarted?: (resource: string) => void; client?: Deno.HttpClient } = {},
+  opts: { onRestarted?: (resource: string) => void; client?: Deno.HttpClient; caCertFile?: string } = {},
 ): PeriodicChecker {
   const url = readyUrl(name, to);
   let history = INITIAL_READINESS;
+  let client = opts.client;
   const probe = async (signal: AbortSignal): Promise<ProbeResult> => {
-    const seen = await fetchReadiness(url, signal, opts.client);
+    if (!client && opts.caCertFile) {
+      // Read when first needed (the certificates may be installed after the module was configured).
+      const pem = await Deno.readTextFile(opts.caCertFile).catch(() => null);
+      if (pem === null) {
+        return { up: false, detail: `module ${name}: secure="on" but no cluster CA at ${opts.caCertFile}` };
+      }
+      client = Deno.createHttpClient({ caCerts: [pem] });
+    }
+    const seen = await fetchReadiness(url, signal, client);
     // A probe cut by stop() or by its timeout is not history: only answers (and refusals) are.
     if (!signal.aborted) {
       const step = readinessStep(history, seen);

@@ -51,6 +51,7 @@ export class NodeService {
   readonly app: Hono<Env>;
   readonly auth: AuthService;
   #ready = new Set<string>();
+  #readySince = new Map<string, number>();
   #control: Deno.HttpServer | null = null;
   #web: Deno.HttpServer | null = null;
   #webAddr: string | null = null;
@@ -125,7 +126,7 @@ export class NodeService {
         ...rfsSyncRoutes(this),
         ...consoleRoutes(this),
       ],
-      ready: { isReady: (m) => this.#ready.has(m) },
+      ready: { isReady: (m) => this.#ready.has(m), readySince: (m) => this.#readySince.get(m) },
       version: VERSION,
       verifyPeer: (header, method, pathAndQuery, body) =>
         verifyPeerRequest(
@@ -322,14 +323,18 @@ export class NodeService {
   }
 
   #refreshReady(): void {
+    const ready = new Set<string>();
+    for (const m of this.modules.list()) if (m.state && isProbeReady(m.mode, m.state)) ready.add(m.name);
+    // When each module last became ready: the probe's ETag, so a <module> checker elsewhere sees a restart
+    // or a failover even when it happened between two of its polls.
+    for (const m of ready) if (!this.#ready.has(m)) this.#readySince.set(m, Date.now());
+    for (const m of this.#readySince.keys()) if (!ready.has(m)) this.#readySince.delete(m);
+    this.#ready = ready;
     for (const l of this.#moduleListeners) {
       try {
         l();
       } catch { /* a listener's failure is not the state change's */ }
     }
-    const ready = new Set<string>();
-    for (const m of this.modules.list()) if (m.state && isProbeReady(m.mode, m.state)) ready.add(m.name);
-    this.#ready = ready;
   }
 
   #recordCommand(caller: Caller, what: string): (code: number) => void {

@@ -79,3 +79,49 @@ Deno.test("module checker: 200 is up, 404 down, and readiness coming back is rep
     await server.shutdown();
   }
 });
+
+Deno.test("module checker: a restart between two polls is seen by the probe's ETag; secure without a CA is down", async () => {
+  let since = 1;
+  const server = Deno.serve(
+    { hostname: "127.0.0.22", port: 0, onListen: () => {} },
+    () => new Response("OK\n", { status: 200, headers: { etag: `"ready-${since}"` } }),
+  );
+  const seen: string[] = [];
+  const restarts: string[] = [];
+  const c = moduleChecker("module.m", "m", {
+    addr: "127.0.0.22",
+    port: server.addr.port,
+    secure: false,
+    intervalMs: 30,
+    timeoutMs: 1000,
+  }, { onRestarted: (r) => restarts.push(r) });
+  c.start((r, v) => seen.push(`${r}=${v}`));
+  try {
+    while (seen.length < 1) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(restarts, [], "same tag: no restart");
+    since = 2; // restarted and ready again before the next poll
+    const deadline = Date.now() + 2000;
+    while (restarts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(restarts, ["module.m"]);
+    assert.deepEqual(seen, ["module.m=up"], "never seen down");
+  } finally {
+    await c.stop();
+    await server.shutdown();
+  }
+  const secure = moduleChecker("module.s", "s", {
+    addr: "127.0.0.22",
+    port: 9,
+    secure: true,
+    intervalMs: 1000,
+    timeoutMs: 1000,
+  }, { caCertFile: "/nonexistent/cacert.crt" });
+  const got: string[] = [];
+  secure.start((r, v) => got.push(`${r}=${v}`));
+  try {
+    while (got.length < 1) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ["module.s=down"]);
+  } finally {
+    await secure.stop();
+  }
+});
