@@ -728,6 +728,7 @@ class Reintegration {
     if (!this.checkReadReply(dir, path, reply)) return false;
     this.writeChunk(dir, path, offset, reply.data!, false, null, reply.entry!);
     this.stats.bytesCopied += reply.data!.length;
+    this.opts.session.recycleReplyData(reply.data!);
     return true;
   }
 
@@ -801,6 +802,7 @@ class Reintegration {
     const final = end >= e.size || reply.data.length === 0;
     this.writeChunk(dir, path, offset, reply.data, offset === 0, final ? e.size : null, e);
     this.stats.bytesCopied += reply.data.length;
+    this.opts.session.recycleReplyData(reply.data); // written: its buffer can receive the next reply
     if (!final) return end;
     this.finishFile(dir, path, e);
     return null;

@@ -16,7 +16,7 @@
 // continue locally), `needsResync` is set, and `onSecondaryLost` is called once.
 
 import { type ByteStream, ChannelClosedError, FrameChannel } from "./protocol/frame_channel.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES, FrameError } from "./protocol/frame_codec.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES, FrameError, PayloadPool } from "./protocol/frame_codec.ts";
 import { encodeMessage, MAX_READ_BYTES, type Message } from "./protocol/messages.ts";
 import { openClientSession } from "./protocol/session_open.ts";
 import { type ReplicationFilter } from "./replication_filter.ts";
@@ -71,7 +71,7 @@ type Pending = {
 };
 type Queued =
   | { readonly kind: "op"; readonly msg: Message; readonly pending: Pending }
-  | { readonly kind: "reply"; readonly msg: Message };
+  | { readonly kind: "reply"; readonly msg: Message; readonly onWritten?: () => void };
 
 const EFBIG = 27;
 /** Writes larger than this are sent as several ops (see applyTo). */
@@ -107,6 +107,8 @@ export class ReplicationClient implements ReplicationSink {
   private inFlightBytes = 0;
   private readonly pending: Pending[] = [];
   private readonly waiting: Queued[] = [];
+  /** Buffers of reintegration read replies, reused once their frame is written. */
+  private readonly readPool = new PayloadPool();
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private lastReceivedAt = 0;
   private pingSentAt: number | null = null;
@@ -259,9 +261,9 @@ export class ReplicationClient implements ReplicationSink {
    * has not noticed yet) means the secondary is lost: never an exception into apply(), which would give
    * the application EIO.
    */
-  private trySend(msg: Message): void {
+  private trySend(msg: Message, onWritten?: () => void): void {
     try {
-      this.channel!.send(msg);
+      this.channel!.send(msg, onWritten);
     } catch (e) {
       this.lose(`sending to the secondary failed: ${(e as Error).message}`);
     }
@@ -274,7 +276,7 @@ export class ReplicationClient implements ReplicationSink {
       if (head.kind === "op" && !this.fits(head.pending.bytes)) return;
       this.waiting.shift();
       if (head.kind === "op") this.sendOp(head.msg, head.pending);
-      else this.trySend(head.msg);
+      else this.trySend(head.msg, head.onWritten);
     }
   }
 
@@ -347,10 +349,13 @@ export class ReplicationClient implements ReplicationSink {
    */
   private serveReintegration(m: Extract<Message, { type: "reiRequest" }>): void {
     this.stats.reiRequests++;
-    const reply = (r: Omit<Extract<Message, { type: "reiReply" }>, "type" | "reqId">) => {
+    const reply = (
+      r: Omit<Extract<Message, { type: "reiReply" }>, "type" | "reqId">,
+      onWritten?: () => void,
+    ) => {
       const msg: Message = { type: "reiReply", reqId: m.reqId, ...r };
-      if (this.waiting.length === 0) this.trySend(msg);
-      else this.waiting.push({ kind: "reply", msg });
+      if (this.waiting.length === 0) this.trySend(msg, onWritten);
+      else this.waiting.push({ kind: "reply", msg, onWritten });
     };
     const root = this.opts.roots[m.dir];
     if (root === undefined) return reply({ errno: 22 });
@@ -371,10 +376,26 @@ export class ReplicationClient implements ReplicationSink {
         encodeMessage({ type: "reiReply", reqId: m.reqId, errno: 0, entries: l.entries }).payload.length;
       return reply(size > DEFAULT_MAX_PAYLOAD_BYTES ? { errno: EFBIG } : { errno: 0, entries: l.entries });
     }
-    const r = readRange(root, m.path, m.offset, Math.min(m.length, MAX_READ_BYTES));
-    if (typeof r === "number") return reply({ errno: -r });
+    const pool = this.readPool;
+    let taken: Uint8Array | null = null; // only a buffer from the pool goes back to it (not a zone map's)
+    const r = readRange(
+      root,
+      m.path,
+      m.offset,
+      Math.min(m.length, MAX_READ_BYTES),
+      (n) => taken = pool.take(n),
+    );
+    if (typeof r === "number") {
+      if (taken !== null) pool.recycle(taken);
+      return reply({ errno: -r });
+    }
     this.stats.reiBytes += r.data.length;
-    reply({ errno: 0, entry: r.entry, data: r.data });
+    // The data goes to the socket from this buffer, which serves a later read once the frame is written.
+    const buffer = taken;
+    reply(
+      { errno: 0, entry: r.entry, data: r.data },
+      buffer === null ? undefined : () => pool.recycle(buffer),
+    );
   }
 
   private startWatchdog(): void {

@@ -300,6 +300,14 @@ export class ReplicationSession {
     }
   }
 
+  /**
+   * A reintegration handler that has written a read reply's data (synchronously, and keeps no view of it)
+   * gives it back here: its buffer then receives a later frame (see PayloadPool).
+   */
+  recycleReplyData(data: Uint8Array): void {
+    this.channel.pool.recycle(data);
+  }
+
   /** A write's data buffer is reused for a later frame once the op is done with (see PayloadPool). */
   private recycle(op: TreeOp): void {
     // A substitute applier (tests) may keep the op: only the default one is known to let go of it.

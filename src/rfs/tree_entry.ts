@@ -177,12 +177,16 @@ export function setZoneQueryHandler(h: ZoneQueryHandler | null): void {
   zoneQueryHandler = h;
 }
 
-/** Reads up to `length` bytes at `offset` of the regular file `path`, with its attributes at that moment. */
+/**
+ * Reads up to `length` bytes at `offset` of the regular file `path`, with its attributes at that moment.
+ * `alloc` gives the buffer (a reused one: a fresh 8 MiB buffer costs page faults and zero-filling).
+ */
 export function readRange(
   rootFd: number,
   path: string,
   offset: number,
   length: number,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): { entry: TreeEntry; data: Uint8Array } | number {
   if (offset >= ZONE_QUERY_OFFSET) {
     const entry = statEntry(rootFd, path);
@@ -198,7 +202,7 @@ export function readRange(
     if ((st.mode & S_IFMT) !== S_IFREG) return -21; // EISDIR (or another non-file type)
     const size = Number(st.size);
     const want = Math.max(0, Math.min(length, size - offset));
-    const data = new Uint8Array(want);
+    const data = alloc(want);
     let done = 0;
     while (done < want) {
       const r = Number(sys.pread(fd, data.subarray(done), BigInt(want - done), BigInt(offset + done)));

@@ -44,6 +44,7 @@ type Outgoing = {
   readonly seq: number;
   readonly parts: Uint8Array[];
   readonly bytes: number;
+  readonly onWritten?: () => void;
 };
 
 export class FrameChannel {
@@ -94,16 +95,18 @@ export class FrameChannel {
    * Queues `m` now: its place in the stream (sequence number) and its key are fixed by this call, so the
    * stream order is the call order; never blocks. The MAC is computed by the writer just before the frame
    * goes out, so a large write is sealed while the previous one travels and the peer verifies it. Byte
-   * arrays inside `m` (a write's data) are sent from where they are: they must not change until the
-   * frame is written (the replication client keeps them until the op is acknowledged).
+   * arrays inside `m` (a write's or a read reply's data) are sent from where they are: they must not change
+   * until the frame is written (the replication client keeps a write's until the op is acknowledged, and
+   * reuses a read reply's buffer once `onWritten` is called: every byte is then copied or written; it is
+   * not called if the channel closes first).
    */
-  send(m: Message): void {
+  send(m: Message, onWritten?: () => void): void {
     if (this.closedReason !== null) {
       throw new ChannelClosedError(`replication channel closed: ${this.closedReason}`);
     }
     const { type, parts, length } = encodeMessageParts(m);
     const bytes = length + FRAME_OVERHEAD;
-    this.outbound.push({ key: this.sendKey, type, seq: this.sendSeq++, parts, bytes });
+    this.outbound.push({ key: this.sendKey, type, seq: this.sendSeq++, parts, bytes, onWritten });
     this.queuedBytes += bytes;
     if (!this.writing) void this.writeLoop();
   }
@@ -152,6 +155,7 @@ export class FrameChannel {
           }
           if (this.closedReason !== null) return;
         }
+        f.onWritten?.();
         // Small frames queued meanwhile join the batch; the batch goes out when nothing else is queued.
         this.queuedBytes -= f.bytes;
         if (f.bytes >= EAGER_FLUSH_BYTES) await flush();

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { type ByteStream, FrameChannel } from "../../../src/rfs/protocol/frame_channel.ts";
 import { FrameDecoder, PayloadPool } from "../../../src/rfs/protocol/frame_codec.ts";
+import { poly1305FrameAuth } from "../../../src/rfs/protocol/frame_auth.ts";
 import {
   decodeMessage,
   encodeMessage,
@@ -129,4 +130,89 @@ Deno.test("payload pool: a recycled buffer is reused for the next large payload,
   for (const g of given) pool.recycle(g); // the fifth is over the 4 MiB cap: dropped
   const taken = Array.from({ length: 5 }, () => pool.take(1 << 20).buffer);
   assert.equal(taken.filter((t) => given.some((g) => g.buffer === t)).length, 4);
+});
+
+Deno.test("frame channel: once onWritten is called the data buffer may change without changing what the peer gets", async () => {
+  for (const size of [100, 300 * 1024, 3 << 20]) {
+    const s = recordingStream();
+    const ch = new FrameChannel(s, KEY, KEY);
+    const data = new Uint8Array(size).fill(7);
+    let called = 0;
+    const entry = {
+      name: "f",
+      type: "file" as const,
+      mode: 0o100644,
+      uid: 0,
+      gid: 0,
+      size,
+      mtimeSec: 0,
+      mtimeNsec: 0,
+      rdev: 0,
+    };
+    ch.send({ type: "reiReply", reqId: 1, errno: 0, entry, data }, () => {
+      called++;
+      data.fill(9); // the next read reusing the buffer
+    });
+    ch.send({ type: "ping", nonce: 3 });
+    await ch.drained();
+    assert.equal(called, 1, `${size} bytes`);
+    const [reply] = decodeAll(s.written);
+    assert.ok(reply.type === "reiReply" && reply.data !== undefined);
+    assert.ok(
+      reply.data.length === size && reply.data.every((b) => b === 7),
+      `${size} bytes sent as they were`,
+    );
+  }
+});
+
+/** Two channels over an in-memory pipe that delivers at most `chunk` bytes per read. */
+function pipePair(chunk: number): [ByteStream, ByteStream] {
+  const make = (inbox: Uint8Array[], outbox: Uint8Array[], wake: { fn: (() => void) | null }[]) => ({
+    read: async (p: Uint8Array) => {
+      while (inbox.length === 0) await new Promise<void>((r) => (wake[0].fn = r));
+      const head = inbox[0];
+      const n = Math.min(p.length, head.length, chunk);
+      p.set(head.subarray(0, n));
+      if (n === head.length) inbox.shift();
+      else inbox[0] = head.subarray(n);
+      return n;
+    },
+    write: (p: Uint8Array) => {
+      outbox.push(p.slice());
+      const w = wake[1];
+      if (w.fn !== null) (w.fn(), w.fn = null);
+      return Promise.resolve(p.length);
+    },
+    close: () => {},
+  });
+  const aToB: Uint8Array[] = [], bToA: Uint8Array[] = [];
+  const wakeA = { fn: null as (() => void) | null }, wakeB = { fn: null as (() => void) | null };
+  return [make(bToA, aToB, [wakeA, wakeB]), make(aToB, bToA, [wakeB, wakeA])];
+}
+
+Deno.test("frame channel: session frames (Poly1305) with large payloads arrive intact, read in place", async () => {
+  const c2s = poly1305FrameAuth(new Uint8Array(32).fill(1)),
+    s2c = poly1305FrameAuth(new Uint8Array(32).fill(2));
+  for (const chunk of [1000, 65536, 1 << 20]) {
+    const [a, b] = pipePair(chunk);
+    const client = new FrameChannel(a, c2s, s2c), server = new FrameChannel(b, s2c, c2s);
+    const sizes = [1, 70_000, 1 << 20, 5, 256 * 1024];
+    sizes.forEach((n, i) =>
+      client.send({
+        type: "op",
+        opId: i + 1,
+        dir: 0,
+        op: { kind: "write", path: "f", offset: 0, data: new Uint8Array(n).fill(i + 1) },
+      })
+    );
+    for (let i = 0; i < sizes.length; i++) {
+      const m = await server.receive();
+      assert.ok(m?.type === "op" && m.op.kind === "write", `op ${i + 1}`);
+      const d = m.op.data;
+      assert.ok(
+        d.length === sizes[i] && d.every((v) => v === i + 1),
+        `op ${i + 1} intact (reads of ${chunk})`,
+      );
+    }
+  }
 });
