@@ -133,6 +133,7 @@ Deno.test("state-changing calls over the network need the cluster key; forged an
       method: "POST",
       body,
       headers: {
+        "content-type": "application/json",
         "x-safekit-peer": await signPeerRequest(wrongKey, "node2", "POST", "/api/v1/cli", body, Date.now()),
       },
     });
@@ -144,10 +145,18 @@ Deno.test("state-changing calls over the network need the cluster key; forged an
     const key = Uint8Array.from(keyHex.match(/../g)!.map((h) => parseInt(h, 16)));
     const readBody = new TextEncoder().encode(JSON.stringify({ args: ["module", "list"] }));
     const sig = await signPeerRequest(key, "node2", "POST", "/api/v1/cli", readBody, Date.now());
-    const first = await fetch(url, { method: "POST", body: readBody, headers: { "x-safekit-peer": sig } });
+    const first = await fetch(url, {
+      method: "POST",
+      body: readBody,
+      headers: { "content-type": "application/json", "x-safekit-peer": sig },
+    });
     assert.equal(first.status, 200, await first.clone().text());
     assert.equal((await first.json()).code, 0);
-    const replay = await fetch(url, { method: "POST", body: readBody, headers: { "x-safekit-peer": sig } });
+    const replay = await fetch(url, {
+      method: "POST",
+      body: readBody,
+      headers: { "content-type": "application/json", "x-safekit-peer": sig },
+    });
     assert.equal(replay.status, 403);
     assert.match((await replay.json()).error, /replayed/);
 
