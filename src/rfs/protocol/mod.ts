@@ -1,9 +1,12 @@
 // The replication protocol between the primary and the secondary: authenticated frames, the handshake,
 // the messages. See docs/replication.md.
 
+export { type FrameAuth, type FrameAuthAlgorithm, hmacFrameAuth, poly1305FrameAuth } from "./frame_auth.ts";
 export {
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DIRECT_PAYLOAD_BYTES,
   type Frame,
+  FRAME_VERSION,
   FrameDecoder,
   FrameError,
   type FrameErrorCode,
