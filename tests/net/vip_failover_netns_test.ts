@@ -50,7 +50,9 @@ Deno.test({
       const movedAt = Date.now();
       const removed = await removeVip(a.cmds, VIP, { tcpReset: true });
       assert.equal(removed.changed, true);
-      assert.deepEqual(removed.tcpReset, { before: 1, remaining: 0 });
+      // The held connection, and perhaps one of the probe's short connections still open on A at that moment.
+      assert.ok((removed.tcpReset?.before ?? 0) >= 1, JSON.stringify(removed.tcpReset));
+      assert.equal(removed.tcpReset?.remaining, 0);
       assert.equal(
         (await removeVip(a.cmds, VIP, { tcpReset: true })).changed,
         false,
