@@ -17,18 +17,7 @@ const NODES: [string, string][] = [["node1", "127.0.0.2"], ["node2", "127.0.0.3"
 const RFS = `<rfs async="none" locktimeout="5s" sendtimeout="5s"><replicated dir="%SAFEVAR%/data"/></rfs>`;
 const WRITER = fileURLToPath(new URL("./support_replication/acked_writer.ts", import.meta.url));
 
-const skip = (() => {
-  const r = skipUnless({ root: true });
-  if (r) return r;
-  try {
-    Deno.statSync("/dev/fuse");
-    return null;
-  } catch {
-    if (Deno.env.get("CI") === "true") throw new Error("CI must run this test, but /dev/fuse is missing");
-    console.log("skipped: needs /dev/fuse");
-    return "needs /dev/fuse";
-  }
-})();
+const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
 /** Seeds from SEEDS=1,2,3 (to replay a failure), else fresh ones. */
 function seeds(n: number): number[] {

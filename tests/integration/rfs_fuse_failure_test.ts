@@ -9,18 +9,7 @@ import { skipUnless } from "../support/privileges.ts";
 import { type TestNode, withNodes } from "./node_harness.ts";
 import { establishPair, MODULE, setupMirror, waitState } from "./mirror_harness.ts";
 
-const skip = (() => {
-  const r = skipUnless({ root: true });
-  if (r) return r;
-  try {
-    Deno.statSync("/dev/fuse");
-    return null;
-  } catch {
-    if (Deno.env.get("CI") === "true") throw new Error("CI must run this test, but /dev/fuse is missing");
-    console.log("skipped: needs /dev/fuse");
-    return "needs /dev/fuse";
-  }
-})();
+const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
 /** The pid of the node service's `rfs-primary` child. */
 async function rfsPrimaryPid(n: TestNode): Promise<number> {

@@ -8,18 +8,7 @@ import { type TestNode, withNodes } from "./node_harness.ts";
 import { signPeerRequest } from "../../src/web/peer_auth.ts";
 import { establishPair, MODULE, setupMirror, waitState } from "./mirror_harness.ts";
 
-const skip = (() => {
-  const r = skipUnless({ root: true });
-  if (r) return r;
-  try {
-    Deno.statSync("/dev/fuse");
-    return null;
-  } catch {
-    if (Deno.env.get("CI") === "true") throw new Error("CI must run this test, but /dev/fuse is missing");
-    console.log("skipped: needs /dev/fuse");
-    return "needs /dev/fuse";
-  }
-})();
+const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
 Deno.test({
   name: "read_only: the secondary's replicated directory refuses local writes and still receives changes",

@@ -7,18 +7,7 @@ import { skipUnless } from "../support/privileges.ts";
 import { withNodes } from "./node_harness.ts";
 import { MODULE, setupMirror, waitState } from "./mirror_harness.ts";
 
-const skip = (() => {
-  const r = skipUnless({ root: true });
-  if (r) return r;
-  try {
-    Deno.statSync("/dev/fuse");
-    return null;
-  } catch {
-    if (Deno.env.get("CI") === "true") throw new Error("CI must run this test, but /dev/fuse is missing");
-    console.log("skipped: needs /dev/fuse");
-    return "needs /dev/fuse";
-  }
-})();
+const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
 Deno.test({
   name: "syncat: the secondary syncs then holds WAIT; set -r rfs.syncat -v up syncs again what changed",

@@ -11,18 +11,7 @@ import { reintegrate } from "../../src/rfs/reintegration.ts";
 import { skipUnless } from "../support/privileges.ts";
 import { primaryClient, roots, snapshot, startSecondary, tempDirs } from "./protocol/loopback_fixture.ts";
 
-const hasFuse = (() => {
-  try {
-    return Deno.statSync("/dev/fuse").isCharDevice === true;
-  } catch {
-    return false;
-  }
-})();
-const skip = skipUnless({ root: true }) ?? (hasFuse ? null : (() => {
-  if (Deno.env.get("CI") === "true") throw new Error("CI must run this test, but /dev/fuse is missing");
-  console.log("skipped: needs /dev/fuse");
-  return "needs /dev/fuse";
-})());
+const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
 const dec = new TextDecoder();
 async function sh(dir: string, script: string): Promise<void> {

@@ -3,15 +3,9 @@
 
 import assert from "node:assert/strict";
 import { mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
+import { skipUnless } from "../../support/privileges.ts";
 
-const hasFuse = (() => {
-  try {
-    return Deno.statSync("/dev/fuse").isCharDevice === true;
-  } catch {
-    return false;
-  }
-})();
-const ignore = !(Deno.uid() === 0 && hasFuse) && Deno.env.get("CI") !== "true";
+const ignore = skipUnless({ root: true, devices: ["/dev/fuse"] }) !== null;
 
 Deno.test({
   name: "hot read: back-to-back requests are read without the worker poll, and timers keep running",

@@ -10,20 +10,10 @@ import { applyTreeOp } from "../../../src/rfs/apply_tree_op.ts";
 import { clearStaleMount, mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
 import { cstr, sys } from "../../../src/rfs/fuse/libc.ts";
 import type { ReplicationSink, TreeOp } from "../../../src/rfs/tree_op.ts";
+import { skipUnless } from "../../support/privileges.ts";
 
-const hasFuse = (() => {
-  try {
-    return Deno.statSync("/dev/fuse").isCharDevice === true;
-  } catch {
-    return false;
-  }
-})();
-const isRoot = Deno.uid() === 0;
 // CI=true never skips: a CI machine without FUSE must fail loudly rather than pass silently.
-const ignore = !(isRoot && hasFuse) && Deno.env.get("CI") !== "true";
-if (ignore) {
-  console.log(`SKIP FUSE mount tests: ${!isRoot ? "not running as root" : "/dev/fuse is missing"}`);
-}
+const ignore = skipUnless({ root: true, devices: ["/dev/fuse"] }) !== null;
 
 const dec = new TextDecoder();
 

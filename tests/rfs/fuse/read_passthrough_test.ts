@@ -8,15 +8,9 @@ import assert from "node:assert/strict";
 import { mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
 import { Op } from "../../../src/rfs/fuse/fuse_abi.ts";
 import type { TreeOp } from "../../../src/rfs/tree_op.ts";
+import { skipUnless } from "../../support/privileges.ts";
 
-const hasFuse = (() => {
-  try {
-    return Deno.statSync("/dev/fuse").isCharDevice === true;
-  } catch {
-    return false;
-  }
-})();
-const ignore = !(Deno.uid() === 0 && hasFuse) && Deno.env.get("CI") !== "true";
+const ignore = skipUnless({ root: true, devices: ["/dev/fuse"] }) !== null;
 
 async function py(script: string, ...args: string[]): Promise<string> {
   const out = await new Deno.Command("python3", { args: ["-c", script, ...args] }).output();

@@ -5,15 +5,9 @@
 import assert from "node:assert/strict";
 import { mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
 import type { TreeOp } from "../../../src/rfs/tree_op.ts";
+import { skipUnless } from "../../support/privileges.ts";
 
-const hasFuse = (() => {
-  try {
-    return Deno.statSync("/dev/fuse").isCharDevice === true;
-  } catch {
-    return false;
-  }
-})();
-const ignore = !(Deno.uid() === 0 && hasFuse) && Deno.env.get("CI") !== "true";
+const ignore = skipUnless({ root: true, devices: ["/dev/fuse"] }) !== null;
 
 /** Runs python3 with a pipe per line of output, so the test can look at the sink between steps. */
 async function withMount(

@@ -11,17 +11,11 @@ import { mountReplicatedDir } from "../../../src/rfs/fuse/mod.ts";
 import { ReplicationServer } from "../../../src/rfs/replication_server.ts";
 import { ReplicationClient } from "../../../src/rfs/replication_client.ts";
 import { CLUSTER_KEY } from "../protocol/loopback_fixture.ts";
+import { skipUnless } from "../../support/privileges.ts";
 
 const HOST = "127.0.0.91";
 const CASES = new URL("./posix_cases.py", import.meta.url).pathname;
-const hasFuse = (() => {
-  try {
-    return Deno.statSync("/dev/fuse").isCharDevice === true;
-  } catch {
-    return false;
-  }
-})();
-const ignore = !(Deno.uid() === 0 && hasFuse) && Deno.env.get("CI") !== "true";
+const ignore = skipUnless({ root: true, devices: ["/dev/fuse"] }) !== null;
 
 async function py(...args: string[]): Promise<string> {
   const out = await new Deno.Command("python3", { args: [CASES, ...args] }).output();

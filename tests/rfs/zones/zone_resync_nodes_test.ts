@@ -8,17 +8,7 @@ import { skipUnless } from "../../support/privileges.ts";
 import { withNodes } from "../../integration/node_harness.ts";
 import { MODULE, setupMirror, waitState } from "../../integration/mirror_harness.ts";
 
-const skip = (() => {
-  const r = skipUnless({ root: true });
-  if (r) return r;
-  try {
-    Deno.statSync("/dev/fuse");
-    return null;
-  } catch {
-    if (Deno.env.get("CI") === "true") throw new Error("CI must run this test, but /dev/fuse is missing");
-    return "needs /dev/fuse";
-  }
-})();
+const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
 async function digests(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
