@@ -304,15 +304,8 @@ export class MirrorRuntime {
     opts: CommandOptions = {},
   ): Promise<{ ok: boolean; error?: string }> {
     if (this.#closed) return Promise.resolve({ ok: false, error: "the module is being reconfigured" });
-    // Administrator commands reset the maxloop count; commands given with -i (a checker's) count toward it.
-    if (!opts.identity) this.#supervisor?.adminCommand();
-    else if (this.#supervisor?.identifiedCommand(verb, opts.identity) === "replaced") {
-      // The stop itself logs "Action stop called by maxloop" (or automatic_reboot's lines).
-      return Promise.resolve({
-        ok: false,
-        error: `maxloop reached: module ${this.d.module} stopped instead of ${verb}`,
-      });
-    }
+    const refused = this.#supervisor?.beforeCommand(verb, opts.identity);
+    if (refused) return Promise.resolve({ ok: false, error: refused });
     const id = `c${this.#nextCommand++}`;
     const answer = new Promise<{ ok: boolean; error?: string }>((resolve) => this.#pending.set(id, resolve));
     this.#dispatch({ kind: "command", id, verb, by, ...opts });

@@ -298,6 +298,21 @@ export class ModuleSupervisor {
    * §4.11): it counts in maxloop like the supervisor's own detections. "replaced" when maxloop stopped the
    * module (or automatic_reboot took over) instead: the runtime must not run the command then.
    */
+  /**
+   * Before a control command reaches the automaton: an administrator's (no identity) resets the maxloop
+   * count; one given with -i (a checker's) counts toward it. Returns the refusal when maxloop stopped the
+   * module instead (the stop itself logs "Action stop called by maxloop" or automatic_reboot's lines).
+   */
+  beforeCommand(verb: string, identity: string | undefined): string | null {
+    if (!identity) {
+      this.adminCommand();
+      return null;
+    }
+    return this.identifiedCommand(verb, identity) === "replaced"
+      ? `maxloop reached: module ${this.d.module} stopped instead of ${verb}`
+      : null;
+  }
+
   identifiedCommand(verb: string, identity: string): "run" | "replaced" {
     if (this.#rebootPending) return "replaced";
     return this.#maxloopReplaces(verb, identity) ? "replaced" : "run";
