@@ -4,20 +4,9 @@
 // with extends="no" only the user's rule acts.
 import assert from "node:assert/strict";
 import { withNodes } from "./node_harness.ts";
-import { MODULE, scriptRuns, setupMirror, waitState } from "./mirror_harness.ts";
+import { MODULE, scriptRuns, setupMirror, waitLog, waitState } from "./mirror_harness.ts";
 
 const NODES: [string, string][] = [["node1", "127.0.0.61"], ["node2", "127.0.0.62"]];
-
-async function waitLog(node: { ok(...a: string[]): Promise<string> }, re: RegExp, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let log = "";
-  while (Date.now() < deadline) {
-    log = await node.ok("log", "-m", MODULE, "-A", "-s", "400");
-    if (re.test(log)) return log;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no log line ${re} in:\n${log}`);
-}
 
 Deno.test(`failover extends="no": the default and generated rules are gone, the user's rule acts`, async () => {
   await withNodes(NODES, async ([n1, n2], root) => {

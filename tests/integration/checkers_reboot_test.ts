@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TestNode } from "./node_harness.ts";
-import { MODULE, scriptRuns, setupMirror, waitState } from "./mirror_harness.ts";
+import { MODULE, scriptRuns, setupMirror, waitLog, waitState } from "./mirror_harness.ts";
 import { waitPortsFree } from "../support/ports.ts";
 
 const NODES: [string, string][] = [["node1", "127.0.0.61"], ["node2", "127.0.0.62"]];
@@ -18,17 +18,6 @@ class RebootRecordingNode extends TestNode {
   override get env(): Record<string, string> {
     return { ...super.env, SAFEKIT_REBOOT_COMMAND: this.rebootCommand };
   }
-}
-
-async function waitLog(node: TestNode, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let log = "";
-  while (Date.now() < deadline) {
-    log = await node.ok("log", "-m", MODULE, "-A", "-s", "400");
-    if (re.test(log)) return log;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no log line ${re} in:\n${log}`);
 }
 
 async function readLines(file: string): Promise<string[]> {

@@ -3,21 +3,10 @@
 // on the detection after the limit.
 import assert from "node:assert/strict";
 import { withNodes } from "./node_harness.ts";
-import { MODULE, scriptRuns, setupMirror, waitState } from "./mirror_harness.ts";
+import { MODULE, scriptRuns, setupMirror, waitLog, waitState } from "./mirror_harness.ts";
 
 const NODES: [string, string][] = [["node1", "127.0.0.2"], ["node2", "127.0.0.3"]];
 const FAST_RULES = `<failover period="200ms" handle_time="400ms"/>`;
-
-async function waitLog(node: { ok(...a: string[]): Promise<string> }, re: RegExp, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let log = "";
-  while (Date.now() < deadline) {
-    log = await node.ok("log", "-m", MODULE, "-A", "-s", "400");
-    if (re.test(log)) return log;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no log line ${re} in:\n${log}`);
-}
 
 Deno.test("tcp checker (when=prim, action=restart): the target closing restarts the application; maxloop then stops it", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.31", port: 28080 });

@@ -6,7 +6,7 @@
 // as secondary.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mirrorSafe, MODULE } from "./mirror_harness.ts";
+import { mirrorSafe, MODULE, waitLog } from "./mirror_harness.ts";
 import { runChecked, systemCommands } from "../../src/net/host_commands.ts";
 import { skipUnless } from "../support/privileges.ts";
 import { createLab } from "../net/support/netns_lab.ts";
@@ -14,17 +14,6 @@ import { killNamespace, NetnsNodeService } from "../net/support/netns_node_servi
 
 const FAST_RULES = `<failover period="200ms" handle_time="400ms"/>`;
 const skip = skipUnless({ root: true, commands: ["ip"] });
-
-async function waitLog(node: NetnsNodeService, re: RegExp, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let log = "";
-  while (Date.now() < deadline) {
-    log = await node.ok("log", "-m", MODULE, "-A", "-s", "400");
-    if (re.test(log)) return log;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${node.name}: no log line ${re} in:\n${log}`);
-}
 
 async function uptodate(node: NetnsNodeService): Promise<string> {
   return (await node.ok("get", "-m", MODULE, "-r", "splitbrain.uptodate")).trim();

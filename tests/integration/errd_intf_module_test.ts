@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { withNodes } from "./node_harness.ts";
-import { mirrorSafe, MODULE, scriptRuns, setupMirror, waitState } from "./mirror_harness.ts";
+import { mirrorSafe, MODULE, scriptRuns, setupMirror, waitLog, waitState } from "./mirror_harness.ts";
 import { runChecked, systemCommands } from "../../src/net/host_commands.ts";
 import { skipUnless } from "../support/privileges.ts";
 import { createLab } from "../net/support/netns_lab.ts";
@@ -13,19 +13,6 @@ import { killNamespace, NetnsNodeService } from "../net/support/netns_node_servi
 
 const NODES: [string, string][] = [["node1", "127.0.0.2"], ["node2", "127.0.0.3"]];
 const FAST_RULES = `<failover period="200ms" handle_time="400ms"/>`;
-
-type LogReader = { ok(...a: string[]): Promise<string> };
-
-async function waitLog(node: LogReader, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let log = "";
-  while (Date.now() < deadline) {
-    log = await node.ok("log", "-m", MODULE, "-A", "-s", "400");
-    if (re.test(log)) return log;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no log line ${re} in:\n${log}`);
-}
 
 /** Pids whose command line contains `marker` (read from /proc, as errd itself does). */
 async function pidsWith(marker: string): Promise<number[]> {

@@ -97,3 +97,19 @@ export async function establishPair(prim: TestNode, second: TestNode): Promise<v
   await waitState(second, "SECOND Ready");
   await waitState(prim, "PRIM Ready");
 }
+
+/** Polls the module log (verbose, its last 400 lines) until `re` matches; returns the log text. */
+export async function waitLog(
+  node: { readonly name?: string; ok(...a: string[]): Promise<string> },
+  re: RegExp,
+  timeoutMs = 15_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let log = "";
+  while (Date.now() < deadline) {
+    log = await node.ok("log", "-m", MODULE, "-A", "-s", "400");
+    if (re.test(log)) return log;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${node.name ?? "node"}: no log line ${re} in:\n${log}`);
+}

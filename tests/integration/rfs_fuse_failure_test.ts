@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { skipUnless } from "../support/privileges.ts";
 import { type TestNode, withNodes } from "./node_harness.ts";
-import { establishPair, MODULE, setupMirror, waitState } from "./mirror_harness.ts";
+import { establishPair, MODULE, setupMirror, waitLog, waitState } from "./mirror_harness.ts";
 
 const skip = skipUnless({ root: true, devices: ["/dev/fuse"] });
 
@@ -18,16 +18,6 @@ async function rfsPrimaryPid(n: TestNode): Promise<number> {
   const pids = new TextDecoder().decode(out.stdout).trim().split(/\s+/).filter(Boolean).map(Number);
   assert.equal(pids.length, 1, `one rfs-primary child of ${n.name}, found ${pids.join(",")}`);
   return pids[0];
-}
-
-async function waitLog(n: TestNode, re: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const log = await n.ok("log", "-m", MODULE, "-A");
-    if (re.test(log)) return log;
-    if (Date.now() > deadline) assert.fail(`no ${re} in the log of ${n.name}:\n${log.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 Deno.test({
