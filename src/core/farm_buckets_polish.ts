@@ -7,7 +7,7 @@
 // the first choice of subsets that avoid the p nodes in front, so a candidate costs at most 2^(n−p)
 // subset visits. Deterministic: seeded tie-breaks, bounded iterations.
 
-import { SEARCH_BUCKETS, strictRange } from "./farm_buckets_search.ts";
+import { rng, SEARCH_BUCKETS, shareTables } from "./farm_buckets_search.ts";
 
 export type PolishInput = {
   readonly n: number;
@@ -25,42 +25,11 @@ export type PolishResult = {
   readonly iterations: number;
 };
 
-function rng(seed: number) {
-  let x = (seed >>> 0) || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 export function polishBalancedLists(input: PolishInput): PolishResult {
   const { n } = input;
   const B = SEARCH_BUCKETS;
   const M = 1 << n;
-  const lo = new Int32Array(M * n);
-  const hi = new Int32Array(M * n);
-  const ideal = new Float64Array(M * n);
-  const active = new Uint8Array(M);
-  for (let mask = 1; mask < M; mask++) {
-    for (let i = 0; i < n; i++) {
-      if (((mask >> i) & 1) === 0) continue;
-      const x = B * input.share(mask, i);
-      ideal[mask * n + i] = x;
-      if (x === 0) continue;
-      const slack = strictRange(mask, n) ? -1e-9 : 1e-9;
-      lo[mask * n + i] = Math.ceil(x - 1 - slack);
-      hi[mask * n + i] = Math.floor(x + 1 + slack);
-      if (x > 0) active[mask] = 1;
-    }
-  }
-  const must = new Uint8Array(n * n);
-  for (let a = 0; a < n; a++) {
-    for (let b = 0; b < n; b++) must[a * n + b] = a !== b && input.mustPrecede(a, b) ? 1 : 0;
-  }
+  const { lo, hi, ideal, active, must } = shareTables(n, input);
   const perm = new Uint8Array(B * n);
   const first = new Uint8Array(B * M);
   const cnt = new Int32Array(M * n);

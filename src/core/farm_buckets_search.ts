@@ -66,7 +66,7 @@ export type SearchResult = {
 };
 
 /** xorshift32: a small seeded generator so every node draws the same moves. */
-function rng(seed: number) {
+export function rng(seed: number) {
   let x = (seed >>> 0) || 0x9e3779b9;
   return () => {
     x ^= x << 13;
@@ -78,8 +78,14 @@ function rng(seed: number) {
   };
 }
 
-export function searchBalancedLists(input: SearchInput): SearchResult {
-  const { n } = input;
+/**
+ * Per (subset, node): the ideal count of buckets led, the allowed range around it (within one bucket), whether
+ * some member of the subset takes traffic; and which node must precede which in every list.
+ */
+export function shareTables(
+  n: number,
+  input: { share(mask: number, i: number): number; mustPrecede(a: number, b: number): boolean },
+) {
   const B = SEARCH_BUCKETS;
   const M = 1 << n;
   const lo = new Int32Array(M * n);
@@ -102,6 +108,14 @@ export function searchBalancedLists(input: SearchInput): SearchResult {
   for (let a = 0; a < n; a++) {
     for (let b = 0; b < n; b++) must[a * n + b] = a !== b && input.mustPrecede(a, b) ? 1 : 0;
   }
+  return { lo, hi, ideal, active, must };
+}
+
+export function searchBalancedLists(input: SearchInput): SearchResult {
+  const { n } = input;
+  const B = SEARCH_BUCKETS;
+  const M = 1 << n;
+  const { lo, hi, ideal, active, must } = shareTables(n, input);
   const perm = new Uint8Array(B * n);
   const G = input.relabelings?.length ?? 1;
   input.start.forEach((list, t) => {
