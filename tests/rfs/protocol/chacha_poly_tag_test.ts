@@ -67,6 +67,40 @@ Deno.test("poly1305 reduces an accumulator at or above 2^130 - 5 (RFC 8439 A.3 v
   assert.deepEqual(poly1305(key8, msg8), new Uint8Array(16));
 });
 
+/** Poly1305 straight from the definition, in BigInt: the reference for the limb arithmetic. */
+function bigPoly1305(key: Uint8Array, msg: Uint8Array): Uint8Array {
+  const le = (b: Uint8Array) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+  const p = (1n << 130n) - 5n;
+  const r = le(key.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+  const s = le(key.subarray(16, 32));
+  let acc = 0n;
+  for (let i = 0; i < msg.length; i += 16) {
+    const block = msg.subarray(i, i + 16);
+    acc = ((acc + le(block) + (1n << BigInt(8 * block.length))) * r) % p;
+  }
+  let t = (acc + s) & ((1n << 128n) - 1n);
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++, t >>= 8n) out[i] = Number(t & 0xffn);
+  return out;
+}
+
+Deno.test("poly1305 equals a BigInt reference at the limb bounds (largest r, all-ones blocks) and at random", () => {
+  const rand = prng(11);
+  const keys = [
+    hex("ff".repeat(32)),
+    hex("ff".repeat(16) + "00".repeat(16)),
+    hex("00".repeat(16) + "ff".repeat(16)),
+  ];
+  for (let i = 0; i < 30; i++) keys.push(randomBytes(rand, 32));
+  const messages = [hex("ff".repeat(16 * 64)), hex("ff".repeat(16 * 64 + 15)), new Uint8Array(33)];
+  for (let i = 0; i < 30; i++) messages.push(randomBytes(rand, Math.floor(rand() * 600)));
+  for (const [k, key] of keys.entries()) {
+    for (const [m, msg] of messages.entries()) {
+      assert.deepEqual(poly1305(key, msg), bigPoly1305(key, msg), `key ${k}, message ${m}`);
+    }
+  }
+});
+
 Deno.test("chacha20Block matches the RFC 8439 §2.3.2 block vector", () => {
   const key = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   const nonce = hex("000000090000004a00000000");
