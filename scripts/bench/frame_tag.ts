@@ -1,7 +1,9 @@
 // Micro-benchmark: µs per ChaCha20-Poly1305 AAD-only tag, pure TypeScript (chachaPolyAadTag) against the
 // node:crypto path of src/rfs/protocol/frame_auth.ts, for frame sizes from 64 B to 64 KiB, and the size from
 // which node:crypto is faster. Each frame is two parts (a 24-byte header, then the payload), like a frame.
-// Usage: deno run -A scripts/bench/frame_tag.ts   (about 10 s; medians of 5 rounds)
+// "js" returns a new Uint8Array per tag; "js+out" writes into a reused one (as verify can): allocating a
+// 16-byte Uint8Array costs about 0.6 µs in Deno 2.9, a large share of a small frame's tag.
+// Usage: deno run -A scripts/bench/frame_tag.ts   (a few seconds; medians of 5 rounds)
 import { createCipheriv } from "node:crypto";
 import { chachaPolyAadTag } from "../../src/rfs/protocol/chacha_poly_tag.ts";
 
@@ -19,15 +21,27 @@ function nativeTag(key: Uint8Array, nonce: Uint8Array, parts: readonly Uint8Arra
 }
 
 type TagFn = (key: Uint8Array, nonce: Uint8Array, parts: readonly Uint8Array[]) => Uint8Array;
+const out = new Uint8Array(16);
+const PATHS: [string, TagFn][] = [
+  ["js", chachaPolyAadTag],
+  ["js+out", (key, nonce, parts) => chachaPolyAadTag(key, nonce, parts, out)],
+  ["native", nativeTag],
+];
+
+function run(fn: TagFn, key: Uint8Array, nonce: Uint8Array, parts: readonly Uint8Array[], n: number): number {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    nonce[11] = i; // a fresh nonce per frame, as in a session
+    fn(key, nonce, parts);
+  }
+  return performance.now() - t0;
+}
 
 /** Median over ROUNDS of the µs per call, each round about ROUND_MS long. */
 function measure(fn: TagFn, key: Uint8Array, nonce: Uint8Array, parts: readonly Uint8Array[]): number {
   let iterations = 1;
-  // Calibrate (this also warms the JIT up).
   for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < iterations; i++) fn(key, nonce, parts);
-    const elapsed = performance.now() - t0;
+    const elapsed = run(fn, key, nonce, parts, iterations);
     if (elapsed > ROUND_MS / 4) {
       iterations = Math.max(1, Math.round((iterations * ROUND_MS) / elapsed));
       break;
@@ -35,60 +49,53 @@ function measure(fn: TagFn, key: Uint8Array, nonce: Uint8Array, parts: readonly 
     iterations *= 2;
   }
   const perCall: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < iterations; i++) {
-      nonce[11] = i; // a fresh nonce per frame, as in a session
-      fn(key, nonce, parts);
-    }
-    perCall.push(((performance.now() - t0) * 1000) / iterations);
-  }
+  for (let r = 0; r < ROUNDS; r++) perCall.push((run(fn, key, nonce, parts, iterations) * 1000) / iterations);
   perCall.sort((a, b) => a - b);
   return perCall[Math.floor(ROUNDS / 2)];
 }
 
 const key = crypto.getRandomValues(new Uint8Array(32));
 const nonce = new Uint8Array(12);
-const rows: { size: number; js: number; native: number }[] = [];
-for (const size of SIZES) {
+const frames = SIZES.map((size) => {
   const frame = crypto.getRandomValues(new Uint8Array(size));
-  const parts = [frame.subarray(0, HEADER), frame.subarray(HEADER)];
-  if (chachaPolyAadTag(key, nonce, parts).join() !== nativeTag(key, nonce, parts).join()) {
-    throw new Error(`the two tags differ at ${size} bytes`);
+  return [frame.subarray(0, HEADER), frame.subarray(HEADER)];
+});
+// Same tags, and every path warmed up on every size before any timing (so the JIT has seen them all).
+for (const parts of frames) {
+  const tags = PATHS.map(([, fn]) => fn(key, nonce, parts).join());
+  if (new Set(tags).size !== 1) {
+    throw new Error(`the tags differ at ${parts[0].length + parts[1].length} bytes`);
   }
-  const js = measure(chachaPolyAadTag, key, nonce, parts);
-  const native = measure(nativeTag, key, nonce, parts);
-  rows.push({ size, js, native });
+  for (const [, fn] of PATHS) run(fn, key, nonce, parts, 200);
 }
+const rows = SIZES.map((size, i) => {
+  const [js, jsOut, native] = PATHS.map(([, fn]) => measure(fn, key, nonce, frames[i]));
+  return { size, js, jsOut, native };
+});
 
 console.log(`Deno ${Deno.version.deno}, V8 ${Deno.version.v8}; µs per tag, median of ${ROUNDS} rounds`);
-console.log("   bytes        js    native   js/native");
-for (const { size, js, native } of rows) {
-  console.log(
-    `${String(size).padStart(8)}${js.toFixed(2).padStart(10)}${native.toFixed(2).padStart(10)}` +
-      `${(js / native).toFixed(2).padStart(12)}`,
-  );
+console.log("   bytes        js    js+out    native   js/native");
+for (const { size, js, jsOut, native } of rows) {
+  const cells = [js, jsOut, native].map((v) => v.toFixed(2).padStart(10)).join("");
+  console.log(`${String(size).padStart(8)}${cells}${(js / native).toFixed(2).padStart(12)}`);
 }
 
-// Each path as fixed cost + cost per byte, fitted on the two largest sizes that are still small enough for
-// the fixed cost to matter (1 KiB and 16 KiB), then the size where the two lines cross.
-const fit = (pick: (r: (typeof rows)[number]) => number) => {
-  const a = rows.find((r) => r.size === 1024)!, b = rows.find((r) => r.size === 16384)!;
-  const perByte = (pick(b) - pick(a)) / (b.size - a.size);
-  return { fixed: pick(a) - perByte * a.size, perByte };
-};
-const jsLine = fit((r) => r.js), nativeLine = fit((r) => r.native);
-const firstNativeFaster = rows.find((r) => r.native < r.js);
-console.log(
-  `js: ${jsLine.fixed.toFixed(2)} µs + ${(jsLine.perByte * 1024 * 1024 / 1000).toFixed(2)} ms/MiB; ` +
-    `native: ${nativeLine.fixed.toFixed(2)} µs + ${
-      (nativeLine.perByte * 1024 * 1024 / 1000).toFixed(2)
-    } ms/MiB`,
-);
-const crossover = jsLine.perByte > nativeLine.perByte
-  ? (nativeLine.fixed - jsLine.fixed) / (jsLine.perByte - nativeLine.perByte)
-  : Infinity;
-console.log(
-  `crossover (fitted lines): ${Number.isFinite(crossover) ? `${Math.round(crossover)} bytes` : "none"}; ` +
-    `first measured size where native is faster: ${firstNativeFaster ? firstNativeFaster.size : "none"}`,
-);
+// Each path as fixed cost + cost per byte (a line through the smallest and largest sizes).
+const first = rows[0], last = rows[rows.length - 1];
+for (const name of ["js", "jsOut", "native"] as const) {
+  const perByte = (last[name] - first[name]) / (last.size - first.size);
+  const fixed = first[name] - perByte * first.size;
+  console.log(`${name}: ${fixed.toFixed(2)} µs + ${(perByte * 1024 * 1024 / 1000).toFixed(2)} ms/MiB`);
+}
+// The crossover: between the last size where js is faster and the next one, interpolated on the difference.
+for (const name of ["js", "jsOut"] as const) {
+  const i = rows.findIndex((r) => r.native < r[name]);
+  if (i <= 0) {
+    console.log(`${name}: native is ${i === 0 ? "faster at every size" : "never faster"}`);
+    continue;
+  }
+  const a = rows[i - 1], b = rows[i];
+  const da = a[name] - a.native, db = b[name] - b.native;
+  const at = a.size + ((b.size - a.size) * -da) / (db - da);
+  console.log(`${name}: native faster from about ${Math.round(at)} bytes (measured: ${b.size})`);
+}
