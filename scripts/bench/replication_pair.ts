@@ -46,7 +46,7 @@ export async function startReplicatingMount(
   let client: ReplicationClient | null = null;
   const mount = await mountReplicatedDir(primDir, {
     ...opts,
-    sink: { apply: (op) => client!.apply(op) },
+    sink: { apply: (op) => client!.apply(op), diverged: (reason) => client!.diverged(reason) },
   });
   client = new ReplicationClient({
     host: BENCH_HOST,

@@ -195,6 +195,27 @@ export function pwriteAll(fd: number, data: Uint8Array, offset: number): number 
   return done;
 }
 
+/**
+ * pwriteAll on a worker thread: the JS thread goes on (receiving and verifying the next frames) while the
+ * kernel copies a large write. A nonblocking FFI call loses errno (libc.ts), so a failed call is retried
+ * synchronously from where it stopped: pwrite is positional, writing the same bytes at the same offset
+ * again is harmless, and the retry fails the same way with its errno readable. The buffer must not change
+ * until the promise settles.
+ */
+export async function pwriteAllAsync(fd: number, data: Uint8Array, offset: number): Promise<number> {
+  let done = 0;
+  while (done < data.length) {
+    const rest = data.subarray(done);
+    const r = Number(await sys.pwriteAsync(fd, rest, BigInt(rest.length), BigInt(offset + done)));
+    if (r < 0) {
+      const again = pwriteAll(fd, rest, offset + done);
+      return again < 0 ? again : done + again;
+    }
+    done += r;
+  }
+  return done;
+}
+
 /** Owner before mode: chown clears the setuid/setgid bits that the mode may set. */
 export function setOwnerAndModeFd(fd: number, uid: number, gid: number, mode: number): number {
   const r = check(sys.fchownat(fd, emptyPath, uid, gid, AT_EMPTY_PATH));

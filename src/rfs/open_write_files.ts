@@ -4,7 +4,7 @@
 // on, so the cache is emptied before any op other than a write is applied (every op that could rename,
 // replace or remove a file is such an op), and whenever the session changes mode.
 
-import { pwriteAll, TreeApplyError } from "./apply_tree_op.ts";
+import { pwriteAll, pwriteAllAsync, TreeApplyError } from "./apply_tree_op.ts";
 import { openBeneath } from "./beneath_root.ts";
 import { O_CLOEXEC, O_NOFOLLOW, O_WRONLY, sys } from "./fuse/libc.ts";
 import { type TreeOp, validateTreeOp } from "./tree_op.ts";
@@ -14,8 +14,35 @@ const MAX_OPEN = 64;
 export class OpenWriteFiles {
   private readonly fds = new Map<string, number>();
 
+  /** Writes running on a worker thread (writeAsync): descriptors must stay open until they end. */
+  private busy = 0;
+  /** Descriptors dropped by clear() while a write was running: closed when the last one ends. */
+  private readonly closeLater: number[] = [];
+
   /** Applies a write op beneath `rootFd` (tree number `dir`), reusing an open descriptor. Throws TreeApplyError. */
   write(rootFd: number, dir: number, op: Extract<TreeOp, { kind: "write" }>): void {
+    const fd = this.descriptor(rootFd, dir, op);
+    const r = pwriteAll(fd, op.data, op.offset);
+    if (r < 0) throw new TreeApplyError(op, -r, "pwrite");
+  }
+
+  /**
+   * Same as write, with the copy into the file made off the JS thread (for large writes). The caller applies
+   * ops one at a time (awaits this before the next op), which keeps them in stream order.
+   */
+  async writeAsync(rootFd: number, dir: number, op: Extract<TreeOp, { kind: "write" }>): Promise<void> {
+    const fd = this.descriptor(rootFd, dir, op);
+    this.busy++;
+    let r: number;
+    try {
+      r = await pwriteAllAsync(fd, op.data, op.offset);
+    } finally {
+      if (--this.busy === 0) { for (const old of this.closeLater.splice(0)) sys.close(old); }
+    }
+    if (r < 0) throw new TreeApplyError(op, -r, "pwrite");
+  }
+
+  private descriptor(rootFd: number, dir: number, op: Extract<TreeOp, { kind: "write" }>): number {
     validateTreeOp(op);
     const key = `${dir}/${op.path}`;
     let fd = this.fds.get(key);
@@ -33,13 +60,15 @@ export class OpenWriteFiles {
       this.fds.delete(key);
       this.fds.set(key, fd);
     }
-    const r = pwriteAll(fd, op.data, op.offset);
-    if (r < 0) throw new TreeApplyError(op, -r, "pwrite");
+    return fd;
   }
 
-  /** Closes every descriptor (before any op that is not a write). */
+  /** Closes every descriptor (before any op that is not a write); one still being written, once it is done. */
   clear(): void {
-    for (const fd of this.fds.values()) sys.close(fd);
+    for (const fd of this.fds.values()) {
+      if (this.busy > 0) this.closeLater.push(fd);
+      else sys.close(fd);
+    }
     this.fds.clear();
   }
 }

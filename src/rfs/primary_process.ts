@@ -81,6 +81,7 @@ export async function runPrimaryProcess(): Promise<number> {
           zones?.note(i, op);
           return client ? client.sink(i).apply(op) : Promise.resolve();
         },
+        diverged: (reason: string) => client?.sink(i).diverged?.(reason),
       };
       mounts.push(
         await mountReplicatedDir(d.dir, {

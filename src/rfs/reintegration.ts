@@ -17,7 +17,13 @@
 // extended attributes and the inode of files with several names: xattrs are made equal, and a second name
 // of a file already in sync is recreated as a hard link to it (docs/replication.md).
 
-import { applyTreeOp, applyTreeOpSync, pwriteAll, setOwnerAndModeFd } from "./apply_tree_op.ts";
+import {
+  applyTreeOp,
+  applyTreeOpSync,
+  pwriteAll,
+  pwriteAllAsync,
+  setOwnerAndModeFd,
+} from "./apply_tree_op.ts";
 import { openBeneath, type TreeRoot } from "./beneath_root.ts";
 import { errno, errnoName, O_CLOEXEC, O_CREAT, O_NOFOLLOW, O_WRONLY, sys } from "./fuse/libc.ts";
 import type { ReiReply, ReplicationSession } from "./replication_server.ts";
@@ -142,6 +148,8 @@ const WHOLE: FileZones = { whole: true, tailFrom: null, bits: new Uint8Array(0),
 const HOUR_MS = 3_600_000;
 // Zone reads of one file kept in flight at once (the replies come back in order).
 const ZONE_WINDOW_BYTES = 32 << 20;
+/** Reintegration pieces at least this large are written off the JS thread (replication_server.ts, same idea). */
+const ASYNC_COPY_BYTES = 64 * 1024;
 
 const ENOENT = 2, ENOTDIR = 20, ELOOP = 40;
 const S_PERM = 0o7777;
@@ -332,7 +340,7 @@ class Reintegration {
 
   private request<T>(
     req: { kind: "list" | "stat" | "read"; dir: number; path: string; offset?: number; length?: number },
-    handler: (reply: ReiReply) => T,
+    handler: (reply: ReiReply) => T | Promise<T>,
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return this.opts.session.request(req, (reply) => {
@@ -723,13 +731,23 @@ class Reintegration {
   }
 
   /** A zone read: writes the bytes in place; false when the file is no longer ours to patch. */
-  private onZoneRead(dir: number, path: string, offset: number, reply: ReiReply, token: number): boolean {
+  private onZoneRead(
+    dir: number,
+    path: string,
+    offset: number,
+    reply: ReiReply,
+    token: number,
+  ): boolean | Promise<boolean> {
     if (!this.isCurrentCopy(dir, path, token)) return false;
     if (!this.checkReadReply(dir, path, reply)) return false;
-    this.writeChunk(dir, path, offset, reply.data!, false, null, reply.entry!);
-    this.stats.bytesCopied += reply.data!.length;
-    this.opts.session.recycleReplyData(reply.data!);
-    return true;
+    const data = reply.data!;
+    const done = () => {
+      this.stats.bytesCopied += data.length;
+      this.opts.session.recycleReplyData(data);
+      return true;
+    };
+    const written = this.writeChunk(dir, path, offset, data, false, null, reply.entry!);
+    return written === undefined ? done() : written.then(done);
   }
 
   /** After the zones: the primary's size and attributes at this point of the stream. */
@@ -780,7 +798,13 @@ class Reintegration {
   }
 
   /** Returns the next offset to read, or null when the file is done (or no longer ours to copy). */
-  private onRead(dir: number, path: string, offset: number, reply: ReiReply, token: number): number | null {
+  private onRead(
+    dir: number,
+    path: string,
+    offset: number,
+    reply: ReiReply,
+    token: number,
+  ): number | null | Promise<number | null> {
     const st = this.states[dir];
     if (!this.isCurrentCopy(dir, path, token)) return null;
     if (reply.errno === ENOENT || reply.errno === ENOTDIR || reply.errno === ELOOP) {
@@ -800,12 +824,16 @@ class Reintegration {
     }
     const end = offset + reply.data.length;
     const final = end >= e.size || reply.data.length === 0;
-    this.writeChunk(dir, path, offset, reply.data, offset === 0, final ? e.size : null, e);
-    this.stats.bytesCopied += reply.data.length;
-    this.opts.session.recycleReplyData(reply.data); // written: its buffer can receive the next reply
-    if (!final) return end;
-    this.finishFile(dir, path, e);
-    return null;
+    const data = reply.data;
+    const done = (): number | null => {
+      this.stats.bytesCopied += data.length;
+      this.opts.session.recycleReplyData(data); // written: its buffer can receive the next reply
+      if (!final) return end;
+      this.finishFile(dir, path, e);
+      return null;
+    };
+    const written = this.writeChunk(dir, path, offset, data, offset === 0, final ? e.size : null, e);
+    return written === undefined ? done() : written.then(done);
   }
 
   /** Makes the local entry at `path` match the primary's `p`, or queues its copy/listing. */
@@ -884,7 +912,12 @@ class Reintegration {
     if (Object.keys(op).length > 0) this.applyLocal(dir, { kind: "setattr", path, ...op });
   }
 
-  /** One open per reply: create (first), write, truncate to the primary's size (last). */
+  /**
+   * One open per reply: create (first), write, truncate to the primary's size (last). A large piece is
+   * copied into the file off the JS thread (pwriteAllAsync), which meanwhile receives and verifies the next
+   * replies: the promise then returned holds the session's queue, so nothing behind this reply is applied
+   * before the piece is in the file.
+   */
   private writeChunk(
     dir: number,
     path: string,
@@ -893,27 +926,37 @@ class Reintegration {
     first: boolean,
     finalSize: number | null,
     e: TreeEntry,
-  ): void {
+  ): void | Promise<void> {
+    const fd = this.openChunk(dir, path, first, e);
+    const finish = (written: number) => {
+      try {
+        chunkStep(path, "pwrite", written);
+        if (finalSize !== null) {
+          chunkStep(path, "ftruncate", sys.ftruncate(fd, BigInt(finalSize)) === 0 ? 0 : -errno());
+        }
+      } finally {
+        sys.close(fd);
+      }
+    };
+    if (data.length < ASYNC_COPY_BYTES) return finish(data.length > 0 ? pwriteAll(fd, data, offset) : 0);
+    return pwriteAllAsync(fd, data, offset).then(finish, (err) => {
+      sys.close(fd);
+      throw err;
+    });
+  }
+
+  /** Opens a file for a copied piece (created, with the primary's owner and mode, for the first). */
+  private openChunk(dir: number, path: string, first: boolean, e: TreeEntry): number {
     // openat2 refuses a mode without O_CREAT.
     const flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (first ? O_CREAT : 0);
     const fd = openBeneath(this.roots[dir].fd, path, flags, first ? 0o600 : 0);
-    const fail = (step: string, r: number) => {
-      throw new ReintegrationError(`copying ${path}: ${step} failed with ${errnoName[-r] ?? "errno " + -r}`);
-    };
-    if (fd < 0) fail("open", fd);
-    try {
-      if (first) {
-        const r = setOwnerAndModeFd(fd, e.uid, e.gid, e.mode & S_PERM);
-        if (r < 0) fail("fchown/fchmod", r);
-      }
-      if (data.length > 0) {
-        const r = pwriteAll(fd, data, offset);
-        if (r < 0) fail("pwrite", r);
-      }
-      if (finalSize !== null && sys.ftruncate(fd, BigInt(finalSize)) !== 0) fail("ftruncate", -errno());
-    } finally {
-      sys.close(fd);
+    chunkStep(path, "open", fd);
+    if (first) {
+      const r = setOwnerAndModeFd(fd, e.uid, e.gid, e.mode & S_PERM);
+      if (r < 0) sys.close(fd);
+      chunkStep(path, "fchown/fchmod", r);
     }
+    return fd;
   }
 
   private applyLocal(dir: number, op: TreeOp): void {
@@ -968,6 +1011,13 @@ class Reintegration {
     this.stats.opsDropped++;
     // A name below a directory not listed yet is not marked: that listing will show the op's effect.
     for (const p of st.dirtyAfter(op)) this.push({ kind: "resync", dir, path: p });
+  }
+}
+
+/** Throws the reintegration error of a failed step of a copy (`r` < 0 is -errno). */
+function chunkStep(path: string, step: string, r: number): void {
+  if (r < 0) {
+    throw new ReintegrationError(`copying ${path}: ${step} failed with ${errnoName[-r] ?? "errno " + -r}`);
   }
 }
 

@@ -126,11 +126,18 @@ export class ReplicationClient implements ReplicationSink {
     if (!Number.isInteger(dir) || dir < 0 || dir >= this.opts.roots.length) {
       throw new RangeError(`replicated directory index ${dir} out of range`);
     }
-    return { apply: (op) => this.applyTo(dir, op) };
+    return { apply: (op) => this.applyTo(dir, op), diverged: (reason) => this.diverged(reason) };
   }
 
   apply(op: TreeOp): Promise<void> {
     return this.applyTo(0, op);
+  }
+  /**
+   * An op sent to the secondary failed on this node: the copies may differ where it wrote. The secondary is
+   * dropped (ALONE) and, like any lost secondary, recopies the recent zones at its next reintegration.
+   */
+  diverged(reason: string): void {
+    this.lose(`the copies diverged: ${reason}`);
   }
 
   /**

@@ -20,6 +20,12 @@ import type { Message, ReiRequestKind } from "./protocol/messages.ts";
 import { acceptServerSession, type HelloInfo, type ReadyInfo } from "./protocol/session_open.ts";
 import type { TreeOp } from "./tree_op.ts";
 
+/**
+ * Writes at least this large are applied off the JS thread (the thread hop costs tens of µs: below this
+ * size the copy itself is cheaper than that).
+ */
+const ASYNC_WRITE_BYTES = 64 * 1024;
+
 export type ReplicationServerOptions = {
   /** This node's address on the replication flow lan, and rfsPort(module id). */
   readonly hostname: string;
@@ -124,7 +130,7 @@ export class ReplicationSession {
    * Sends a reintegration request to the primary. `handler` runs on the reply *in stream order*, before any
    * op that follows it is processed; the promise resolves with what it returns.
    */
-  request<T>(req: ReiRequest, handler: (reply: ReiReply) => T, timeoutMs: number): Promise<T> {
+  request<T>(req: ReiRequest, handler: (reply: ReiReply) => T | Promise<T>, timeoutMs: number): Promise<T> {
     const reqId = this.nextReqId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -243,7 +249,7 @@ export class ReplicationSession {
     try {
       while (this.queue.length > 0 && this.isOpen) {
         const w = this.queue.shift()!;
-        if (w.kind === "reply") this.handleReply(w.reply);
+        if (w.kind === "reply") await this.handleReply(w.reply);
         else {
           const ok = await this.handleOp(w.dir, w.op);
           if (!ok) return;
@@ -282,7 +288,10 @@ export class ReplicationSession {
     }
     try {
       if (op.kind === "write" && this.opts.applyOp === undefined) {
-        this.openFiles.write(this.roots[dir].fd, dir, op);
+        // A large write is copied into the file on a worker thread: meanwhile this thread receives, verifies
+        // and acknowledges the next frames. The queue waits for it, so ops still apply in stream order.
+        if (op.data.length >= ASYNC_WRITE_BYTES) await this.openFiles.writeAsync(this.roots[dir].fd, dir, op);
+        else this.openFiles.write(this.roots[dir].fd, dir, op);
       } else {
         this.openFiles.clear();
         await (this.opts.applyOp ?? ((root, o) => applyTreeOp(root, o)))(this.roots[dir], op);
@@ -314,13 +323,18 @@ export class ReplicationSession {
     if (op.kind === "write" && this.opts.applyOp === undefined) this.channel.pool.recycle(op.data);
   }
 
-  private handleReply(reply: ReiReply): void {
+  /**
+   * A handler may return a promise (a large copy written off the JS thread): the queue waits for it, so the
+   * ops behind the reply still see the tree as the reply left it.
+   */
+  private async handleReply(reply: ReiReply): Promise<void> {
     const o = this.outstanding.get(reply.reqId);
     if (o === undefined) return; // timed out already
     this.outstanding.delete(reply.reqId);
     clearTimeout(o.timer);
     try {
-      o.resolve(o.handler(reply));
+      const v = o.handler(reply);
+      o.resolve(v instanceof Promise ? await v : v);
     } catch (e) {
       o.reject(e as Error);
     }

@@ -83,6 +83,11 @@ export type TreeOpKind = TreeOp["kind"];
  */
 export interface ReplicationSink {
   apply(op: TreeOp): Promise<void>;
+  /**
+   * An op already handed to `apply` then failed on the primary itself (a large write is sent while it is
+   * copied locally): the secondary may hold what the primary does not, so it is no longer in sync.
+   */
+  diverged?(reason: string): void;
 }
 
 export const RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { applyTreeOp, TreeApplyError } from "../../src/rfs/apply_tree_op.ts";
+import { applyTreeOp, pwriteAllAsync, TreeApplyError } from "../../src/rfs/apply_tree_op.ts";
+import { sys } from "../../src/rfs/fuse/libc.ts";
 import { openTreeRoot } from "../../src/rfs/beneath_root.ts";
 import { TreePathError } from "../../src/rfs/tree_op.ts";
 
@@ -97,6 +98,32 @@ Deno.test("applyTreeOp reports the failing step and errno", async () => {
       applyTreeOp(dir, { kind: "rename", from: "a", to: "a", flags: 1 }),
       /renameat2 failed with EEXIST/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pwriteAllAsync writes on a worker thread and still reports the errno of a failure", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = new Uint8Array(1 << 20).fill(7);
+    assert.equal(await pwriteAllAsync(1_000_000, data, 10), -9, "EBADF: no such descriptor");
+    const fd = sys.open(new TextEncoder().encode(`${dir}/f\0`), 0o101, /* O_WRONLY|O_CREAT */ 0o644);
+    assert.ok(fd >= 0);
+    try {
+      assert.equal(await pwriteAllAsync(fd, data, 10), data.length);
+    } finally {
+      sys.close(fd);
+    }
+    const got = await Deno.readFile(`${dir}/f`);
+    assert.equal(got.length, 10 + data.length);
+    assert.ok(got.subarray(10).every((b) => b === 7));
+    const ro = sys.open(new TextEncoder().encode(`${dir}/f\0`), 0, /* O_RDONLY */ 0);
+    try {
+      assert.equal(await pwriteAllAsync(ro, data, 0), -9, "EBADF: not open for writing");
+    } finally {
+      sys.close(ro);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

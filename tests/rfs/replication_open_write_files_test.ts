@@ -42,3 +42,30 @@ Deno.test("open write files: reused across writes, bounded, all closed by clear(
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("open write files: writeAsync lands the bytes; a clear() meanwhile closes the descriptor only after", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/big`, "");
+  const root = openTreeRoot(dir);
+  const cache = new OpenWriteFiles();
+  try {
+    const before = openFds();
+    const data = new Uint8Array(4 << 20).map((_, i) => i % 251);
+    const writing = cache.writeAsync(root.fd, 0, { kind: "write", path: "big", offset: 4096, data });
+    cache.clear(); // the session changed mode while the worker thread writes
+    assert.equal(openFds(), before + 1, "the descriptor being written stays open");
+    await writing;
+    assert.equal(openFds(), before, "closed once the write ended");
+    const got = await Deno.readFile(`${dir}/big`);
+    assert.equal(got.length, 4096 + data.length);
+    assert.deepEqual(got.subarray(4096), data);
+    await assert.rejects(
+      () => cache.writeAsync(root.fd, 0, { kind: "write", path: "missing", offset: 0, data }),
+      TreeApplyError,
+    );
+  } finally {
+    cache.clear();
+    root.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -17,6 +17,13 @@ export const libc = Deno.dlopen("libc.so.6", {
   writev: { parameters: ["i32", "buffer", "i32"], result: "isize" },
   pread: { name: "pread64", parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   pwrite: { name: "pwrite64", parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  // Large writes off the JS thread (see pwriteAllAsync in apply_tree_op.ts for how errno is recovered).
+  pwriteAsync: {
+    name: "pwrite64",
+    parameters: ["i32", "buffer", "usize", "i64"],
+    result: "isize",
+    nonblocking: true,
+  },
   pollAsync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   fsyncAsync: { name: "fsync", parameters: ["i32"], result: "i32", nonblocking: true },

@@ -73,12 +73,33 @@ import {
   type OpenMode,
   ReadPassthrough,
 } from "./read_passthrough.ts";
-import { applyTreeOpSync, pwriteAll, TreeApplyError } from "../apply_tree_op.ts";
+import { applyTreeOpSync, pwriteAll, pwriteAllAsync, TreeApplyError } from "../apply_tree_op.ts";
 import type { ReplicationSink, TreeOp, TreeTime } from "../tree_op.ts";
 import { TreePathError } from "../tree_op.ts";
 
 const O_DIRECT = 0o40000;
 const EILSEQ = 84;
+/** Writes at least this large are copied into the backing file off the JS thread while they replicate. */
+const ASYNC_LOCAL_WRITE_BYTES = 64 * 1024;
+/** Requests that never change the tree: they are served while a large write is being copied (see handle). */
+const UNGATED_OPS = new Set<number>([
+  Op.LOOKUP,
+  Op.FORGET,
+  Op.BATCH_FORGET,
+  Op.GETATTR,
+  Op.READLINK,
+  Op.READ,
+  Op.STATFS,
+  Op.FLUSH,
+  Op.GETXATTR,
+  Op.LISTXATTR,
+  Op.OPENDIR,
+  Op.READDIR,
+  Op.READDIRPLUS,
+  Op.RELEASEDIR,
+  Op.ACCESS,
+  Op.LSEEK,
+]);
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export type PassthroughOptions = {
@@ -94,6 +115,10 @@ export type PassthroughStats = {
   sinkOps: number;
   sinkFailures: number;
   unreplicatedWrites: number;
+  /** Large writes copied into the backing file on a worker thread while they were being replicated. */
+  overlappedWrites: number;
+  /** Requests that waited for such a copy before changing the tree (see handle). */
+  gatedRequests: number;
   /** Files replicated whole because a writable handle's mapping may have changed them (reconcile). */
   reconciledFiles: number;
 };
@@ -111,6 +136,8 @@ export class PassthroughFs implements FuseHandler {
     sinkOps: 0,
     sinkFailures: 0,
     unreplicatedWrites: 0,
+    overlappedWrites: 0,
+    gatedRequests: 0,
     reconciledFiles: 0,
   };
   private readonly rootFd: number;
@@ -126,6 +153,8 @@ export class PassthroughFs implements FuseHandler {
   private writebackCache = false;
   /** Change stamps of nodes with unmediated writable handles, as of their last reconcile. */
   private readonly reconciled = new Map<number, string>();
+  /** Settles when the large write being copied on a worker thread is in its backing file (see write). */
+  private localWrite: Promise<void> | null = null;
 
   constructor(options: PassthroughOptions) {
     this.rootFd = options.rootFd;
@@ -145,6 +174,12 @@ export class PassthroughFs implements FuseHandler {
 
   handle(req: FuseRequest): HandlerResult | Promise<HandlerResult> {
     const { header } = req;
+    // While a large write is copied into its backing file on a worker thread, every request that could
+    // change the tree waits for it, in arrival order: local changes keep the order of the stream.
+    if (this.localWrite !== null && !UNGATED_OPS.has(header.opcode)) {
+      this.stats.gatedRequests++;
+      return this.localWrite.then(() => this.handle(req));
+    }
     const node = Number(header.nodeid);
     switch (header.opcode) {
       case Op.LOOKUP:
@@ -600,19 +635,58 @@ export class PassthroughFs implements FuseHandler {
         if (path !== null) killed = this.replicate({ kind: "setattr", path, mode });
       }
     }
-    const r = pwriteAll(fh, data, offset);
-    if (r < 0) return r;
     const reply = () => {
       view(req.out).setUint32(OUT_HEADER_SIZE, size, true);
       view(req.out).setUint32(OUT_HEADER_SIZE + 4, 0, true);
       return 8;
     };
+    if (this.sink !== null && path !== null && killed === null && size >= ASYNC_LOCAL_WRITE_BYTES) {
+      return this.writeWhileReplicating(fh, path, offset, data, reply);
+    }
+    const r = pwriteAll(fh, data, offset);
+    if (r < 0) return r;
     if (path === null) {
       this.stats.unreplicatedWrites++; // the file has no name left in the tree
       return reply();
     }
     const written = this.replicate({ kind: "write", path, offset, data });
     return this.settle(killed ? Promise.all([killed, written]).then(() => {}) : written, reply);
+  }
+
+  /**
+   * A large write goes to the secondary first and into the backing file at the same time, on a worker
+   * thread: the copy overlaps the sealing, sending and acknowledgement instead of preceding them. The
+   * stream order is fixed by the replicate() call; the gate in handle() holds every other change until the
+   * local copy ends. If the local write then fails (a full or failing disk), the secondary may hold bytes
+   * this node does not: the sink is told (diverged), the secondary is dropped and its zones are copied
+   * again at its next reintegration; the application gets the error, as it would without replication.
+   */
+  private writeWhileReplicating(
+    fh: number,
+    path: string,
+    offset: number,
+    data: Uint8Array,
+    reply: () => HandlerResult,
+  ): Promise<HandlerResult> {
+    const sink = this.sink!;
+    this.stats.overlappedWrites++;
+    const written = this.replicate({ kind: "write", path, offset, data });
+    const local = pwriteAllAsync(fh, data, offset);
+    const gate = local.then(() => {
+      if (this.localWrite === gate) this.localWrite = null;
+    });
+    this.localWrite = gate;
+    return (async () => {
+      const r = await local;
+      if (r < 0) {
+        sink.diverged?.(
+          `a write of ${data.length} bytes to ${path} failed on this node (errno ${-r}) after it was sent`,
+        );
+        written.catch(() => {});
+        return r;
+      }
+      return await this.settle(written, reply);
+    })();
   }
 
   private statfs(req: FuseRequest): HandlerResult {

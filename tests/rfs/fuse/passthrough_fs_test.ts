@@ -2,7 +2,7 @@
 // shell workload cannot provoke on demand.
 import assert from "node:assert/strict";
 import { openTreeRoot } from "../../../src/rfs/beneath_root.ts";
-import { IN_HEADER_SIZE, Op, OUT_HEADER_SIZE } from "../../../src/rfs/fuse/fuse_abi.ts";
+import { Fattr, IN_HEADER_SIZE, Op, OUT_HEADER_SIZE } from "../../../src/rfs/fuse/fuse_abi.ts";
 import { PassthroughFs } from "../../../src/rfs/fuse/passthrough_fs.ts";
 import type { FuseRequest } from "../../../src/rfs/fuse/fuse_session.ts";
 import type { TreeOp } from "../../../src/rfs/tree_op.ts";
@@ -104,6 +104,54 @@ Deno.test("passthrough: a name that is not UTF-8 is refused (it could not be rep
     const body = mkdirBody("x", 0o755);
     body[8] = 0xff;
     assert.equal(await fs.handle(request(Op.MKDIR, 1, body)), -84);
+  } finally {
+    root.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("passthrough: a change that arrives while a large write is copied on a worker thread waits for it", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/f`, new Uint8Array(0));
+  const root = openTreeRoot(dir);
+  try {
+    const seen: string[] = [];
+    const fs = new PassthroughFs({
+      rootFd: root.fd,
+      sink: { apply: (op) => (seen.push(op.kind), Promise.resolve()) },
+    });
+    const lookup = request(Op.LOOKUP, 1, new TextEncoder().encode("f\0"));
+    assert.ok(Number(await fs.handle(lookup)) > 0);
+    const node = Number(new DataView(lookup.out.buffer).getBigUint64(OUT_HEADER_SIZE, true));
+    const obody = new Uint8Array(8);
+    new DataView(obody.buffer).setUint32(0, 2, /* O_RDWR */ true);
+    const open = request(Op.OPEN, node, obody);
+    assert.ok(Number(await fs.handle(open)) >= 0);
+    const fh = new DataView(open.out.buffer).getBigUint64(OUT_HEADER_SIZE, true);
+    // WRITE of 16 MiB (fuse_write_in: fh, offset, size, write_flags, lock_owner, flags, padding).
+    const size = 16 << 20;
+    const wbody = new Uint8Array(40 + size).fill(7, 40);
+    const wv = new DataView(wbody.buffer);
+    wv.setBigUint64(0, fh, true);
+    wv.setUint32(16, size, true);
+    const write = request(Op.WRITE, node, wbody);
+    // SETATTR size 1000 through the same node, dispatched while the write's copy is still running.
+    const sbody = new Uint8Array(88);
+    const sv = new DataView(sbody.buffer);
+    sv.setUint32(0, Fattr.SIZE | Fattr.FH, true);
+    sv.setBigUint64(8, fh, true);
+    sv.setBigUint64(16, 1000n, true);
+    const setattr = request(Op.SETATTR, node, sbody);
+    const results = await Promise.all([fs.handle(write), fs.handle(setattr)]);
+    assert.equal(results[0], 8);
+    assert.ok(Number(results[1]) > 0);
+    assert.equal(fs.stats.overlappedWrites, 1);
+    assert.equal(fs.stats.gatedRequests, 1);
+    assert.deepEqual(seen, ["write", "setattr"], "the stream order");
+    assert.equal((await Deno.stat(`${dir}/f`)).size, 1000, "applied locally in the stream's order");
+    const release = request(Op.RELEASE, node, new Uint8Array(24));
+    new DataView(release.buf.buffer).setBigUint64(IN_HEADER_SIZE, fh, true);
+    await fs.handle(release);
   } finally {
     root.close();
     await Deno.remove(dir, { recursive: true });

@@ -35,6 +35,28 @@ Deno.test("frame auth: a session tag is ChaCha20-Poly1305 with no plaintext, the
   assert.ok(auth.verify(seq, [header, payload], auth.tag(seq, [header, payload])));
 });
 
+Deno.test("frame auth: small frames (tag computed in TypeScript) and large ones (node:crypto) give the runtime's tag", () => {
+  const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
+  const auth = poly1305FrameAuth(key);
+  // Sizes around the switch between the two implementations, and a few far from it.
+  for (const size of [0, 1, 16, 100, 2000, 2027, 2028, 2029, 2047, 2048, 2049, 4096, 70_000]) {
+    const header = new Uint8Array(20).map((_, i) => i + size);
+    const payload = new Uint8Array(size).map((_, i) => (i * 31 + size) & 255);
+    const seq = size * 3 + 1;
+    const nonce = new Uint8Array(12);
+    new DataView(nonce.buffer).setBigUint64(4, BigInt(seq));
+    const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
+    c.setAAD(new Uint8Array([...header, ...payload]), { plaintextLength: 0 });
+    c.final();
+    const expected = new Uint8Array(c.getAuthTag());
+    assert.deepEqual(auth.tag(seq, [header, payload]), expected, `size ${size}`);
+    assert.ok(auth.verify(seq, [header, payload], expected), `size ${size}`);
+    const bad = expected.slice();
+    bad[size % 16] ^= 1;
+    assert.equal(auth.verify(seq, [header, payload], bad), false, `size ${size}: a flipped bit`);
+  }
+});
+
 Deno.test("frame auth: the same bytes under another sequence number get another tag and do not verify", () => {
   const auth = poly1305FrameAuth(new Uint8Array(32).fill(4));
   const parts = [new Uint8Array(20), new Uint8Array(100)];
