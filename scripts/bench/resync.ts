@@ -213,7 +213,12 @@ async function session(): Promise<ReplicationSession> {
   await expect("connected");
   return await server.waitForSession(10_000);
 }
+/**
+ * Times `fn`, after flushing (untimed) what earlier runs left dirty: otherwise the run that comes second
+ * pays for the first one's writeback of gigabytes, and the figures swing with the order.
+ */
 async function timed(fn: () => Promise<unknown>): Promise<number> {
+  await new Deno.Command("sync").output();
   const t0 = performance.now();
   await fn();
   return (performance.now() - t0) / 1000;

@@ -115,37 +115,37 @@ const utf8 = new TextEncoder();
  * component, no NUL, within the length limits. "." alone (the root) is accepted only when `allowRoot`.
  */
 export function validateTreePath(path: string, allowRoot: boolean): void {
-  const shown = JSON.stringify(path);
+  // Runs for every replicated op on both nodes: the message is only built on failure, and byte lengths
+  // are only counted when the UTF-16 length (at most 3 UTF-8 bytes per unit) does not settle them.
+  const fail = (why: string): never => {
+    throw new TreePathError(`tree path ${JSON.stringify(path)}: ${why}`);
+  };
   if (path === ".") {
     if (allowRoot) return;
-    throw new TreePathError(
-      `tree path ${shown}: the replicated root itself cannot be created, removed or renamed`,
-    );
+    fail("the replicated root itself cannot be created, removed or renamed");
   }
   if (path.length === 0) throw new TreePathError(`tree path "": empty (use "." for the replicated root)`);
-  if (path.includes("\0")) throw new TreePathError(`tree path ${shown}: contains a NUL byte`);
-  if (path.startsWith("/")) {
-    throw new TreePathError(
-      `tree path ${shown}: absolute paths are not allowed (paths are relative to the root)`,
-    );
+  if (path.includes("\0")) fail("contains a NUL byte");
+  if (path.charCodeAt(0) === 0x2f /* / */) {
+    fail("absolute paths are not allowed (paths are relative to the root)");
   }
-  if (utf8.encode(path).length > TREE_LIMITS.pathBytes) {
-    throw new TreePathError(`tree path ${shown}: longer than ${TREE_LIMITS.pathBytes} bytes`);
+  if (path.length * 3 > TREE_LIMITS.pathBytes && utf8.encode(path).length > TREE_LIMITS.pathBytes) {
+    fail(`longer than ${TREE_LIMITS.pathBytes} bytes`);
   }
-  for (const component of path.split("/")) {
-    if (component === "") {
-      throw new TreePathError(`tree path ${shown}: empty component (doubled or trailing "/")`);
+  let start = 0;
+  for (;;) {
+    const slash = path.indexOf("/", start);
+    const end = slash < 0 ? path.length : slash;
+    const n = end - start;
+    if (n === 0) fail(`empty component (doubled or trailing "/")`);
+    if (n <= 2 && path.charCodeAt(start) === 0x2e && (n === 1 || path.charCodeAt(start + 1) === 0x2e)) {
+      fail(`component "${path.slice(start, end)}" is not allowed (it could leave the root)`);
     }
-    if (component === "." || component === "..") {
-      throw new TreePathError(
-        `tree path ${shown}: component "${component}" is not allowed (it could leave the root)`,
-      );
+    if (n * 3 > TREE_LIMITS.nameBytes && utf8.encode(path.slice(start, end)).length > TREE_LIMITS.nameBytes) {
+      fail(`a component is longer than ${TREE_LIMITS.nameBytes} bytes`);
     }
-    if (utf8.encode(component).length > TREE_LIMITS.nameBytes) {
-      throw new TreePathError(
-        `tree path ${shown}: a component is longer than ${TREE_LIMITS.nameBytes} bytes`,
-      );
-    }
+    if (slash < 0) return;
+    start = slash + 1;
   }
 }
 

@@ -7,57 +7,72 @@ import { FrameError } from "./frame_codec.ts";
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Appends fields to one growing buffer (a message is encoded for every op sent: no allocation per field). */
 export class PayloadWriter {
-  private parts: Uint8Array[] = [];
-  private total = 0;
-  private push(b: Uint8Array): this {
-    this.parts.push(b);
-    this.total += b.length;
-    return this;
+  private buf = new Uint8Array(64);
+  private dv = new DataView(this.buf.buffer);
+  private n = 0;
+  private room(k: number): number {
+    const at = this.n;
+    if (at + k > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, at + k));
+      bigger.set(this.buf.subarray(0, at));
+      this.buf = bigger;
+      this.dv = new DataView(bigger.buffer);
+    }
+    this.n = at + k;
+    return at;
   }
   u8(v: number): this {
-    return this.push(Uint8Array.of(v));
+    const at = this.room(1);
+    this.buf[at] = v;
+    return this;
   }
   u16(v: number): this {
-    const b = new Uint8Array(2);
-    new DataView(b.buffer).setUint16(0, v);
-    return this.push(b);
+    const at = this.room(2); // before reading this.dv: room() may replace it
+    this.dv.setUint16(at, v);
+    return this;
   }
   u32(v: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v);
-    return this.push(b);
+    const at = this.room(4); // before reading this.dv: room() may replace it
+    this.dv.setUint32(at, v);
+    return this;
   }
   u64(v: number): this {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(v));
-    return this.push(b);
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new RangeError(`u64 field: ${v} is not a non-negative integer`);
+    }
+    const at = this.room(8);
+    this.dv.setUint32(at, Math.floor(v / 0x1_0000_0000));
+    this.dv.setUint32(at + 4, v >>> 0);
+    return this;
   }
   i64(v: number): this {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigInt64(0, BigInt(v));
-    return this.push(b);
+    const at = this.room(8);
+    this.dv.setBigInt64(at, BigInt(v));
+    return this;
   }
   str(s: string): this {
-    const b = utf8.encode(s);
-    if (b.length > 0xffff) throw new RangeError("string field longer than 65535 bytes");
-    return this.u16(b.length).push(b);
+    // At most 3 bytes per UTF-16 unit: reserve that, write in place, give back what was not used.
+    const at = this.room(2 + s.length * 3);
+    const { written } = utf8.encodeInto(s, this.buf.subarray(at + 2));
+    if (written > 0xffff) throw new RangeError("string field longer than 65535 bytes");
+    this.dv.setUint16(at, written);
+    this.n = at + 2 + written;
+    return this;
   }
   /** Fixed-size bytes (nonces, proofs): the reader knows the size. */
   raw(b: Uint8Array): this {
-    return this.push(b);
+    const at = this.room(b.length);
+    this.buf.set(b, at);
+    return this;
   }
   blob(b: Uint8Array): this {
-    return this.u32(b.length).push(b);
+    return this.u32(b.length).raw(b);
   }
+  /** The payload (a view of the writer's buffer: the writer must not be used afterwards). */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.total);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return this.buf.subarray(0, this.n);
   }
 }
 
