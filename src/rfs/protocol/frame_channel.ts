@@ -5,6 +5,7 @@
 import { asFrameAuth, type FrameAuth } from "./frame_auth.ts";
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DIRECT_PAYLOAD_BYTES,
   type Frame,
   FRAME_HEADER_BYTES,
   FRAME_MAC_BYTES,
@@ -56,7 +57,12 @@ export class FrameChannel {
   private batch: Uint8Array | null = null;
   /** Received payloads of large writes come from here; the receiver gives them back (recycle). */
   readonly pool = new PayloadPool();
-  private readonly readBuf = new Uint8Array(256 * 1024);
+  /**
+   * Where bytes go when no large payload is being received. Kept at the size of DIRECT_PAYLOAD_BYTES: the
+   * first read of a large frame lands here and is copied into its payload, the rest is read in place, so a
+   * bigger buffer would only mean a bigger copy (a 256 KiB write piece was copied whole with 256 KiB).
+   */
+  private readonly readBuf = new Uint8Array(DIRECT_PAYLOAD_BYTES);
   private closedReason: string | null = null;
   private resolveClosed!: (reason: string) => void;
   /** Resolves with the reason once the channel is closed (by either side or an error). */
