@@ -182,3 +182,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "replication over FUSE: a large write that fails locally after it was sent (disk full) drops the secondary",
+  ignore: skip !== null,
+  fn: async () => {
+    const { dirs: [prim, sec], cleanup } = await tempDirs(2);
+    // The primary's backing directory on a 2 MiB tmpfs: its third MiB cannot be written (ENOSPC).
+    const mounted = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=2m", "tmpfs", prim] })
+      .output();
+    assert.ok(mounted.success, new TextDecoder().decode(mounted.stderr));
+    try {
+      await withReplicatedMount(prim, sec, "second", async ({ client, session, mount }) => {
+        session.markSynced(); // both trees are empty
+        const out = await new Deno.Command("dd", {
+          args: ["if=/dev/zero", `of=${prim}/big`, "bs=1M", "count=4", "status=none"],
+        }).output();
+        assert.equal(out.success, false, "the application sees the failure");
+        assert.match(new TextDecoder().decode(out.stderr), /No space left on device/);
+        assert.ok(mount.fs.stats.overlappedWrites >= 2);
+        assert.equal(client.state, "lost", "the secondary may hold what the primary does not: dropped");
+        assert.equal(client.needsResync, true);
+      });
+    } finally {
+      await new Deno.Command("umount", { args: ["-l", prim] }).output();
+      await cleanup();
+    }
+  },
+});
