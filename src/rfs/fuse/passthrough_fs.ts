@@ -671,10 +671,12 @@ export class PassthroughFs implements FuseHandler {
     const sink = this.sink!;
     this.stats.overlappedWrites++;
     const written = this.replicate({ kind: "write", path, offset, data });
+    written.catch(() => {}); // a sink failure is handled below, once the local copy ended (settle)
     const local = pwriteAllAsync(fh, data, offset);
-    const gate = local.then(() => {
+    const open = () => {
       if (this.localWrite === gate) this.localWrite = null;
-    });
+    };
+    const gate: Promise<void> = local.then(open, open); // settles either way: waiters must never hang
     this.localWrite = gate;
     return (async () => {
       const r = await local;
@@ -682,7 +684,6 @@ export class PassthroughFs implements FuseHandler {
         sink.diverged?.(
           `a write of ${data.length} bytes to ${path} failed on this node (errno ${-r}) after it was sent`,
         );
-        written.catch(() => {});
         return r;
       }
       return await this.settle(written, reply);
