@@ -346,6 +346,19 @@ console.log(
       (fRei / fRs).toFixed(2)
     } (goal <= 1.0)`,
 );
+// On this VM whichever copy runs second in a round is slower (rsync: 3.9 s first, 7.4-8.2 s second, with
+// 50-70 % more CPU, in a 6-round run): the second writes into memory the guest has not touched lately.
+// Comparing like with like removes that: each one when it ran first, and when it ran second; their
+// geometric mean does not depend on the order.
+if (rounds >= 2) {
+  const at = (first: boolean, pick: (x: typeof full[number]) => number, reiFirst: boolean) =>
+    median(full.filter((_, r) => (r % 2 === 0) === (reiFirst === first)).map(pick));
+  const ratio = (first: boolean) => at(first, (x) => x.rei, true) / at(first, (x) => x.rsync, false);
+  console.log(
+    `    by order: each run first ${ratio(true).toFixed(2)}, each run second ${ratio(false).toFixed(2)}; ` +
+      `order-neutral ratio (geometric mean) ${Math.sqrt(ratio(true) * ratio(false)).toFixed(2)}`,
+  );
+}
 console.log(
   `    cpu (user+sys, both sides / rsync's processes), medians: reintegration ${
     median(full.map((x) => x.reiCpu)).toFixed(2)
