@@ -8,6 +8,7 @@ import { pwriteAll, pwriteAllAsync, TreeApplyError } from "./apply_tree_op.ts";
 import { openBeneath } from "./beneath_root.ts";
 import { O_CLOEXEC, O_NOFOLLOW, O_WRONLY, sys } from "./fuse/libc.ts";
 import { type TreeOp, validateTreeOp } from "./tree_op.ts";
+import { SequentialRuns, startWriteback } from "./writeback_start.ts";
 
 const MAX_OPEN = 64;
 
@@ -18,12 +19,14 @@ export class OpenWriteFiles {
   private busy = 0;
   /** Descriptors dropped by clear() while a write was running: closed when the last one ends. */
   private readonly closeLater: number[] = [];
+  private readonly runs = new SequentialRuns();
 
   /** Applies a write op beneath `rootFd` (tree number `dir`), reusing an open descriptor. Throws TreeApplyError. */
   write(rootFd: number, dir: number, op: Extract<TreeOp, { kind: "write" }>): void {
     const fd = this.descriptor(rootFd, dir, op);
     const r = pwriteAll(fd, op.data, op.offset);
     if (r < 0) throw new TreeApplyError(op, -r, "pwrite");
+    this.wrote(fd, op);
   }
 
   /**
@@ -40,6 +43,13 @@ export class OpenWriteFiles {
       if (--this.busy === 0) { for (const old of this.closeLater.splice(0)) sys.close(old); }
     }
     if (r < 0) throw new TreeApplyError(op, -r, "pwrite");
+    this.wrote(fd, op);
+  }
+
+  /** A long sequential run starts its writeback (writeback_start.ts), as on the primary. */
+  private wrote(fd: number, op: Extract<TreeOp, { kind: "write" }>): void {
+    const range = this.runs.note(fd, op.offset, op.data.length);
+    if (range !== null) startWriteback(fd, range);
   }
 
   private descriptor(rootFd: number, dir: number, op: Extract<TreeOp, { kind: "write" }>): number {
@@ -52,6 +62,7 @@ export class OpenWriteFiles {
       if (this.fds.size >= MAX_OPEN) {
         const [oldest, oldFd] = this.fds.entries().next().value!;
         this.fds.delete(oldest);
+        this.runs.forget(oldFd);
         sys.close(oldFd);
       }
       this.fds.set(key, fd);
@@ -66,6 +77,7 @@ export class OpenWriteFiles {
   /** Closes every descriptor (before any op that is not a write); one still being written, once it is done. */
   clear(): void {
     for (const fd of this.fds.values()) {
+      this.runs.forget(fd);
       if (this.busy > 0) this.closeLater.push(fd);
       else sys.close(fd);
     }

@@ -28,6 +28,14 @@ export const libc = Deno.dlopen("libc.so.6", {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   fsyncAsync: { name: "fsync", parameters: ["i32"], result: "i32", nonblocking: true },
   fdatasyncAsync: { name: "fdatasync", parameters: ["i32"], result: "i32", nonblocking: true },
+  // Starts writeback of a range without waiting for it (see WritebackStarter); off the JS thread because it
+  // can still block while the device queue is full.
+  syncFileRangeAsync: {
+    name: "sync_file_range",
+    parameters: ["i32", "i64", "i64", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },

@@ -74,6 +74,7 @@ import {
   ReadPassthrough,
 } from "./read_passthrough.ts";
 import { applyTreeOpSync, pwriteAll, pwriteAllAsync, TreeApplyError } from "../apply_tree_op.ts";
+import { SequentialRuns, startWriteback } from "../writeback_start.ts";
 import type { ReplicationSink, TreeOp, TreeTime } from "../tree_op.ts";
 import { TreePathError } from "../tree_op.ts";
 
@@ -155,6 +156,8 @@ export class PassthroughFs implements FuseHandler {
   private readonly reconciled = new Map<number, string>();
   /** Settles when the large write being copied on a worker thread is in its backing file (see write). */
   private localWrite: Promise<void> | null = null;
+  /** Sequential runs per open handle, whose writeback starts as they grow (writeback_start.ts). */
+  private readonly runs = new SequentialRuns();
 
   constructor(options: PassthroughOptions) {
     this.rootFd = options.rootFd;
@@ -529,6 +532,7 @@ export class PassthroughFs implements FuseHandler {
       this.readPassthrough.release(o.node, o.mode);
       if (!this.readPassthrough.hasUnmediatedWriters(o.node)) this.reconciled.delete(o.node);
     }
+    this.runs.forget(fh);
     sys.close(fh);
     return 0;
   }
@@ -645,6 +649,7 @@ export class PassthroughFs implements FuseHandler {
     }
     const r = pwriteAll(fh, data, offset);
     if (r < 0) return r;
+    this.wrote(fh, offset, size);
     if (path === null) {
       this.stats.unreplicatedWrites++; // the file has no name left in the tree
       return reply();
@@ -661,6 +666,13 @@ export class PassthroughFs implements FuseHandler {
    * this node does not: the sink is told (diverged), the secondary is dropped and its zones are copied
    * again at its next reintegration; the application gets the error, as it would without replication.
    */
+  /** A replicated write reached the backing file: a long sequential run starts its writeback. */
+  private wrote(fh: number, offset: number, length: number): void {
+    if (this.sink === null) return;
+    const range = this.runs.note(fh, offset, length);
+    if (range !== null) startWriteback(fh, range);
+  }
+
   private writeWhileReplicating(
     fh: number,
     path: string,
@@ -680,6 +692,7 @@ export class PassthroughFs implements FuseHandler {
     this.localWrite = gate;
     return (async () => {
       const r = await local;
+      if (r >= 0) this.wrote(fh, offset, data.length);
       if (r < 0) {
         sink.diverged?.(
           `a write of ${data.length} bytes to ${path} failed on this node (errno ${-r}) after it was sent`,
