@@ -666,13 +666,6 @@ export class PassthroughFs implements FuseHandler {
    * this node does not: the sink is told (diverged), the secondary is dropped and its zones are copied
    * again at its next reintegration; the application gets the error, as it would without replication.
    */
-  /** A replicated write reached the backing file: a long sequential run starts its writeback. */
-  private wrote(fh: number, offset: number, length: number): void {
-    if (this.sink === null) return;
-    const range = this.runs.note(fh, offset, length);
-    if (range !== null) startWriteback(fh, range);
-  }
-
   private writeWhileReplicating(
     fh: number,
     path: string,
@@ -692,15 +685,22 @@ export class PassthroughFs implements FuseHandler {
     this.localWrite = gate;
     return (async () => {
       const r = await local;
-      if (r >= 0) this.wrote(fh, offset, data.length);
       if (r < 0) {
         sink.diverged?.(
           `a write of ${data.length} bytes to ${path} failed on this node (errno ${-r}) after it was sent`,
         );
         return r;
       }
+      this.wrote(fh, offset, data.length);
       return await this.settle(written, reply);
     })();
+  }
+
+  /** A replicated write reached the backing file: a long sequential run starts its writeback. */
+  private wrote(fh: number, offset: number, length: number): void {
+    if (this.sink === null) return;
+    const range = this.runs.note(fh, offset, length);
+    if (range !== null) startWriteback(fh, range);
   }
 
   private statfs(req: FuseRequest): HandlerResult {
