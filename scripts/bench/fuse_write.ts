@@ -46,6 +46,19 @@ async function dd(dir: string, args: string[]): Promise<number> {
   return s;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's times. */
+const CLK_TCK =
+  Number(new TextDecoder().decode(new Deno.Command("getconf", { args: ["CLK_TCK"] }).outputSync().stdout)) ||
+  100;
+
+/** CPU (user + system) used so far by a process, and by its reaped children, in ms. */
+function cpuMs(pid: number | "self"): { own: number; children: number } {
+  // Fields after the command name: state is [0], utime [11], stime [12], cutime [13], cstime [14].
+  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const ms = (i: number) => (Number(f[i]) * 1000) / CLK_TCK;
+  return { own: ms(11) + ms(12), children: ms(13) + ms(14) };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
 
@@ -69,14 +82,24 @@ async function benchOn(fsLabel: string, parent: string): Promise<void> {
     ...mountOpts,
   });
   const big: Record<Target, number[]> = { direct: [], fuse: [], replicated: [] };
+  // CPU per MiB of the replicated 1 MiB runs: this process (the primary's FUSE server and replication
+  // client), the secondary's process, and dd with the kernel work done in its context.
+  const cpu = { primary: 0, secondary: 0, dd: 0 };
   const lat: Record<Target, number[]> = { direct: [], fuse: [], replicated: [] };
   const rd = { direct: [] as number[], fuse: [] as number[], passthrough: [] as number[] };
   let passthrough = false;
   try {
     for (let r = 0; r < rounds; r++) {
       for (const t of TARGETS) {
+        const before = { self: cpuMs("self"), sec: cpuMs(pair.secondaryPid) };
         const s = await dd(dirs[t], ["bs=1M", `count=${mib}`, "conv=fsync"]);
         big[t].push((mib * 1048576) / s / 1e6);
+        if (t === "replicated") {
+          const self = cpuMs("self");
+          cpu.primary += self.own - before.self.own;
+          cpu.dd += self.children - before.self.children;
+          cpu.secondary += cpuMs(pair.secondaryPid).own - before.sec.own;
+        }
       }
       for (const t of TARGETS) {
         const s = await dd(dirs[t], ["bs=4k", `count=${small}`, "oflag=dsync"]);
@@ -128,6 +151,11 @@ async function benchOn(fsLabel: string, parent: string): Promise<void> {
   console.log(`  FUSE + secondary (TCP)  ${b.r.toFixed(0).padStart(6)}   (${fmt(big.replicated)})`);
   console.log(`  ratio FUSE / direct              ${(b.f / b.d).toFixed(2)}`);
   console.log(`  ratio replicated / direct        ${(b.r / b.d).toFixed(2)}`);
+  const perMiB = (ms: number) => (ms / (rounds * mib)).toFixed(2);
+  console.log(
+    `  CPU per MiB replicated (user+system): primary's process ${perMiB(cpu.primary)} ms, secondary's ` +
+      `${perMiB(cpu.secondary)} ms, dd and its kernel work ${perMiB(cpu.dd)} ms`,
+  );
   console.log(`4 KiB: dd bs=4k count=${small} oflag=dsync, µs per write median (runs)`);
   console.log(`  direct                  ${l.d.toFixed(0).padStart(6)}   (${fmt(lat.direct)})`);
   console.log(`  FUSE                    ${l.f.toFixed(0).padStart(6)}   (${fmt(lat.fuse)})`);

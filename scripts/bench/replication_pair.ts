@@ -17,6 +17,8 @@ export const BENCH_HOST = "127.0.0.91";
 export type ReplicatingMount = {
   readonly mount: ReplicatedMount;
   readonly client: ReplicationClient;
+  /** The secondary's process (for its CPU time in /proc). */
+  readonly secondaryPid: number;
   close(): Promise<void>;
 };
 
@@ -67,6 +69,7 @@ export async function startReplicatingMount(
   return {
     mount,
     client: client!,
+    secondaryPid: child.pid,
     async close() {
       await mount.unmount();
       await client!.close();
