@@ -74,7 +74,7 @@ export class OpenWriteFiles {
     return fd;
   }
 
-  /** Closes every descriptor (before any op that is not a write); one still being written, once it is done. */
+  /** Closes every descriptor (before any op that is not a write); one being written, once that write ends. */
   clear(): void {
     for (const fd of this.fds.values()) {
       this.runs.forget(fd);

@@ -148,7 +148,7 @@ const WHOLE: FileZones = { whole: true, tailFrom: null, bits: new Uint8Array(0),
 const HOUR_MS = 3_600_000;
 // Zone reads of one file kept in flight at once (the replies come back in order).
 const ZONE_WINDOW_BYTES = 32 << 20;
-/** Reintegration pieces at least this large are written off the JS thread (replication_server.ts, same idea). */
+/** Copied pieces at least this large are written off the JS thread (as in replication_server.ts). */
 const ASYNC_COPY_BYTES = 64 * 1024;
 
 const ENOENT = 2, ENOTDIR = 20, ELOOP = 40;

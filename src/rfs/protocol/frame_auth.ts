@@ -11,8 +11,9 @@
 // Why Poly1305 rather than AES-GCM: measured in Deno 2.9 on the dev VM (2 shared vCPUs, AES-NI present),
 // per MiB: node:crypto aes-256-gcm 11-13 ms (no hardware AES in its implementation), WebCrypto AES-GCM
 // 2.4 ms (GMAC 0.9 ms, and asynchronous), HMAC-SHA256 0.77-0.85 ms, ChaCha20-Poly1305 encrypting 1.0-1.6 ms,
-// Poly1305 over the frame as AAD 0.44 ms (small frames: see JS_TAG_MAX_BYTES). The frames stay readable on the wire (as before); encrypting
-// would cost more than the HMAC it replaces. See docs/replication.md "Frames".
+// Poly1305 over the frame as AAD 0.44 ms (small frames: see JS_TAG_MAX_BYTES). The frames stay readable
+// on the wire (as before); encrypting would cost more than the HMAC it replaces. See docs/replication.md,
+// "Frames".
 import { createCipheriv, createDecipheriv, createHash, type Hash, timingSafeEqual } from "node:crypto";
 import { chachaPolyAadTag, constantTimeEqual16 } from "./chacha_poly_tag.ts";
 
