@@ -11,11 +11,18 @@
 // Why Poly1305 rather than AES-GCM: measured in Deno 2.9 on the dev VM (2 shared vCPUs, AES-NI present),
 // per MiB: node:crypto aes-256-gcm 11-13 ms (no hardware AES in its implementation), WebCrypto AES-GCM
 // 2.4 ms (GMAC 0.9 ms, and asynchronous), HMAC-SHA256 0.77-0.85 ms, ChaCha20-Poly1305 encrypting 1.0-1.6 ms,
-// Poly1305 over the frame as AAD 0.44 ms (small frames: see JS_TAG_MAX_BYTES). The frames stay readable
-// on the wire (as before); encrypting would cost more than the HMAC it replaces. See docs/replication.md,
-// "Frames".
+// Poly1305 over the frame as AAD 0.44 ms (small frames: see JS_TAG_MAX_BYTES), 0.23 ms with the system's
+// OpenSSL (openssl_aad_tag.ts). The frames stay readable on the wire (as before); encrypting would cost
+// more than the HMAC it replaces. See docs/replication.md, "Frames".
 import { createCipheriv, createDecipheriv, createHash, type Hash, timingSafeEqual } from "node:crypto";
 import { chachaPolyAadTag, constantTimeEqual16 } from "./chacha_poly_tag.ts";
+import { type AadTagger, openSslAadTagger } from "./openssl_aad_tag.ts";
+
+/**
+ * Where frames above JS_TAG_MAX_BYTES get their tag: "auto" uses the system's OpenSSL when it loads
+ * (openssl_aad_tag.ts), else node:crypto; "node" always node:crypto (tests compare the two).
+ */
+export type Poly1305Backend = "auto" | "node";
 
 export type FrameAuthAlgorithm = "hmac-sha256" | "chacha20-poly1305";
 
@@ -76,7 +83,10 @@ class Poly1305FrameAuth implements FrameAuth {
   private readonly nonce = new Uint8Array(12);
   private readonly nonceView = new DataView(this.nonce.buffer);
   private readonly scratch = new Uint8Array(16);
-  constructor(private readonly key: Uint8Array) {
+  /** OpenSSL when it can be loaded (same bytes, faster per byte), else null: node:crypto. */
+  private readonly native: AadTagger | null;
+  constructor(private readonly key: Uint8Array, backend: Poly1305Backend) {
+    this.native = backend === "node" ? null : openSslAadTagger();
     if (key.length !== POLY1305_KEY_BYTES) {
       throw new RangeError(`a session frame key must be ${POLY1305_KEY_BYTES} bytes, got ${key.length}`);
     }
@@ -88,6 +98,7 @@ class Poly1305FrameAuth implements FrameAuth {
   }
   tag(seq: number, parts: readonly Uint8Array[]): Uint8Array {
     if (totalBytes(parts) <= JS_TAG_MAX_BYTES) return chachaPolyAadTag(this.key, this.nonceFor(seq), parts);
+    if (this.native) return this.native.tag(this.key, this.nonceFor(seq), parts);
     const c = createCipheriv("chacha20-poly1305", this.key, this.nonceFor(seq), { authTagLength: 16 });
     // Successive AAD pieces are one AAD (checked against a single piece in the tests).
     for (const p of parts) c.setAAD(p, { plaintextLength: 0 });
@@ -98,6 +109,9 @@ class Poly1305FrameAuth implements FrameAuth {
     if (tag.length !== this.tagBytes) return false;
     if (totalBytes(parts) <= JS_TAG_MAX_BYTES) {
       return constantTimeEqual16(chachaPolyAadTag(this.key, this.nonceFor(seq), parts, this.scratch), tag);
+    }
+    if (this.native) {
+      return constantTimeEqual16(this.native.tag(this.key, this.nonceFor(seq), parts, this.scratch), tag);
     }
     const d = createDecipheriv("chacha20-poly1305", this.key, this.nonceFor(seq), { authTagLength: 16 });
     for (const p of parts) d.setAAD(p, { plaintextLength: 0 });
@@ -117,8 +131,8 @@ export function hmacFrameAuth(key: Uint8Array): FrameAuth {
 }
 
 /** For session frames: `key` must be fresh for this connection and direction (see the file comment). */
-export function poly1305FrameAuth(key: Uint8Array): FrameAuth {
-  return new Poly1305FrameAuth(key);
+export function poly1305FrameAuth(key: Uint8Array, backend: Poly1305Backend = "auto"): FrameAuth {
+  return new Poly1305FrameAuth(key, backend);
 }
 
 /** A raw key is an HMAC key (the handshake algorithm); a FrameAuth is used as it is. */
