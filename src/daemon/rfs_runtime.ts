@@ -7,6 +7,7 @@ import { type ClusterConfig, type ModuleConfig, rfsPort } from "../config/mod.ts
 import { keyToHex } from "./cluster_manager.ts";
 import { join } from "node:path";
 import { reintegrate, replicationFilter, ReplicationServer } from "../rfs/mod.ts";
+import { frameTagBackend } from "../rfs/protocol/openssl_aad_tag.ts";
 import { resumeKey } from "../rfs/reintegration.ts";
 import {
   forgetSyncState,
@@ -213,7 +214,7 @@ export class RfsRuntime {
       while ((i = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        let e: { event?: string; reason?: string; message?: string };
+        let e: { event?: string; reason?: string; message?: string; frameTag?: string };
         try {
           e = JSON.parse(line);
         } catch {
@@ -221,6 +222,9 @@ export class RfsRuntime {
         }
         switch (e.event) {
           case "mounted":
+            if (e.frameTag) {
+              this.d.log("I", "nfsbox", `Replication frames authenticated with Poly1305 by ${e.frameTag}`);
+            }
             wasMounted = true;
             mounted.resolve();
             break;
@@ -356,6 +360,7 @@ export class RfsRuntime {
           log: (level, m) => this.d.log(level, "nfsbox", m),
         });
         this.#server.start();
+        this.d.log("I", "nfsbox", `Replication frames authenticated with Poly1305 by ${frameTagBackend()}`);
       }
       const session = await this.#server.waitForSession(this.#rfs.reiTimeoutMs);
       const result = await reintegrate({

@@ -3,7 +3,7 @@
 // ReplicationClient, whose reply handling must live in the process that serves the mount (docs/replication.md).
 // It talks to the node service over its stdin/stdout, one JSON object a line:
 //   in:  {config} first, then {"cmd":"connect"} | {"cmd":"diff"} | {"cmd":"stop"}
-//   out: {"event":"mounted"} | {"event":"connected"} | {"event":"connect_failed","reason"} |
+//   out: {"event":"mounted","frameTag"} | {"event":"connected"} | {"event":"connect_failed","reason"} |
 //        {"event":"lost","reason"} | {"event":"synced"} | {"event":"error","message"} | {"event":"stopped"} |
 //        {"event":"diff","dirs"|"error"} (rfsdiff) | {"event":"stats",bytesSent,reiBytes,opsSent,opsAcked,...}
 import { mountReplicatedDir, type ReplicatedMount } from "./fuse/mod.ts";
@@ -11,6 +11,7 @@ import { ReplicationClient } from "./replication_client.ts";
 import { replicationFilter } from "./replication_filter.ts";
 import type { ReplicationSink, TreeOp } from "./tree_op.ts";
 import { PrimaryZones } from "./zones/primary_zones.ts";
+import { frameTagBackend } from "./protocol/openssl_aad_tag.ts";
 
 export type PrimaryProcessConfig = {
   readonly module: string;
@@ -114,7 +115,7 @@ export async function runPrimaryProcess(): Promise<number> {
       },
     });
     zones?.attach(client);
-    emit({ event: "mounted" });
+    emit({ event: "mounted", frameTag: frameTagBackend() });
     // Counters for the node service (rfs.rep_bandwidth, rfs.rei_bandwidth, /metrics), about once a second.
     const c = client;
     let lastStats = "";

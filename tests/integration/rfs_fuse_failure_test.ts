@@ -31,6 +31,10 @@ Deno.test({
           `<replicated dir="%SAFEVAR%/data"/></rfs>`,
       });
       await establishPair(n1, n2);
+      // The log says which code authenticates the stream (OpenSSL wherever it loads, as in CI).
+      const ci = Deno.env.get("CI") === "true";
+      const tagLine = ci ? /frames authenticated with Poly1305 by OpenSSL/ : /frames authenticated with/;
+      for (const n of [n1, n2]) await waitLog(n, tagLine, 5000);
       const d1 = join(n1.safevar, "data");
       const d2 = join(n2.safevar, "data");
       await Deno.writeTextFile(join(d1, "a.txt"), "acknowledged before the kill\n");

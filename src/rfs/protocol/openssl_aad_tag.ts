@@ -113,6 +113,13 @@ export function openSslAadTagger(): AadTagger | null {
   return cached;
 }
 
+/** For the node's log: which code computes the tags of large frames here, and why when not OpenSSL. */
+export function frameTagBackend(): string {
+  return openSslAadTagger()
+    ? "OpenSSL (libcrypto.so.3)"
+    : `node:crypto (OpenSSL not used: ${openSslUnavailableReason})`;
+}
+
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 /** node:crypto's tag for the self-test input above (tests/rfs/protocol/openssl_aad_tag_test.ts). */
 export const SELF_TEST_TAG = "d097eadfec48232832d9bd9f5ce6d144";
