@@ -120,6 +120,8 @@ export type PassthroughStats = {
   overlappedWrites: number;
   /** Requests that waited for such a copy before changing the tree (see handle). */
   gatedRequests: number;
+  /** Large writes sent while such a copy ran, their own copy queued behind it (queuesBehindLocalWrite). */
+  queuedLocalWrites: number;
   /** Files replicated whole because a writable handle's mapping may have changed them (reconcile). */
   reconciledFiles: number;
 };
@@ -139,6 +141,7 @@ export class PassthroughFs implements FuseHandler {
     unreplicatedWrites: 0,
     overlappedWrites: 0,
     gatedRequests: 0,
+    queuedLocalWrites: 0,
     reconciledFiles: 0,
   };
   private readonly rootFd: number;
@@ -179,7 +182,7 @@ export class PassthroughFs implements FuseHandler {
     const { header } = req;
     // While a large write is copied into its backing file on a worker thread, every request that could
     // change the tree waits for it, in arrival order: local changes keep the order of the stream.
-    if (this.localWrite !== null && !UNGATED_OPS.has(header.opcode)) {
+    if (this.localWrite !== null && !UNGATED_OPS.has(header.opcode) && !this.queuesBehindLocalWrite(req)) {
       this.stats.gatedRequests++;
       return this.localWrite.then(() => this.handle(req));
     }
@@ -659,12 +662,27 @@ export class PassthroughFs implements FuseHandler {
   }
 
   /**
+   * A large write that arrives while another one is being copied need not wait at the gate: it is sent at
+   * once (its place in the stream follows the earlier write's) and its own copy is queued behind the earlier
+   * copy (writeWhileReplicating), so the backing files see the writes in the stream's order too. With the
+   * writeback cache the kernel sends several 1 MiB writes at a time; this lets them stream back to back.
+   * Only writes that take that path qualify: large, to a file that still has a name, and not dropping
+   * setuid/setgid (that path changes the mode first, synchronously).
+   */
+  private queuesBehindLocalWrite(req: FuseRequest): boolean {
+    return req.header.opcode === Op.WRITE && this.sink !== null &&
+      u32At(req.buf, 16) >= ASYNC_LOCAL_WRITE_BYTES && (u32At(req.buf, 20) & WRITE_KILL_SUIDGID) === 0 &&
+      this.nodes.pathOf(Number(req.header.nodeid)) !== null;
+  }
+
+  /**
    * A large write goes to the secondary first and into the backing file at the same time, on a worker
    * thread: the copy overlaps the sealing, sending and acknowledgement instead of preceding them. The
    * stream order is fixed by the replicate() call; the gate in handle() holds every other change until the
-   * local copy ends. If the local write then fails (a full or failing disk), the secondary may hold bytes
-   * this node does not: the sink is told (diverged), the secondary is dropped and its zones are copied
-   * again at its next reintegration; the application gets the error, as it would without replication.
+   * local copy ends, and a large write arriving meanwhile queues its copy behind it. If the local write then
+   * fails (a full or failing disk), the secondary may hold bytes this node does not: the sink is told
+   * (diverged), the secondary is dropped and its zones are copied again at its next reintegration; the
+   * application gets the error, as it would without replication.
    */
   private writeWhileReplicating(
     fh: number,
@@ -677,7 +695,12 @@ export class PassthroughFs implements FuseHandler {
     this.stats.overlappedWrites++;
     const written = this.replicate({ kind: "write", path, offset, data });
     written.catch(() => {}); // a sink failure is handled below, once the local copy ended (settle)
-    const local = pwriteAllAsync(fh, data, offset);
+    // Behind the copy in progress, if any: the gate settles either way, so a failed copy does not stop this.
+    const prior = this.localWrite;
+    const local = prior === null
+      ? pwriteAllAsync(fh, data, offset)
+      : prior.then(() => pwriteAllAsync(fh, data, offset));
+    if (prior !== null) this.stats.queuedLocalWrites++;
     const open = () => {
       if (this.localWrite === gate) this.localWrite = null;
     };
