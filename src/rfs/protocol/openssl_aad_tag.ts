@@ -11,14 +11,15 @@
 // All calls are synchronous on the JS thread and run Init..Final in one go, so one cipher context serves
 // every key and nonce of the process.
 
-type Lib = Deno.DynamicLibrary<{
-  EVP_CIPHER_CTX_new: { parameters: []; result: "pointer" };
-  EVP_chacha20_poly1305: { parameters: []; result: "pointer" };
-  EVP_EncryptInit_ex: { parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"]; result: "i32" };
-  EVP_EncryptUpdate: { parameters: ["pointer", "pointer", "buffer", "buffer", "i32"]; result: "i32" };
-  EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"]; result: "i32" };
-  EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"]; result: "i32" };
-}>;
+const SYMBOLS = {
+  EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
+  EVP_chacha20_poly1305: { parameters: [], result: "pointer" },
+  EVP_EncryptInit_ex: { parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"], result: "i32" },
+  EVP_EncryptUpdate: { parameters: ["pointer", "pointer", "buffer", "buffer", "i32"], result: "i32" },
+  EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
+} as const;
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
 
 /** EVP_CTRL_AEAD_GET_TAG (openssl/evp.h). */
 const GET_TAG = 0x10;
@@ -77,17 +78,7 @@ export function openSslAadTagger(): AadTagger | null {
     return null;
   }
   try {
-    const lib: Lib = Deno.dlopen("libcrypto.so.3", {
-      EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
-      EVP_chacha20_poly1305: { parameters: [], result: "pointer" },
-      EVP_EncryptInit_ex: {
-        parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"],
-        result: "i32",
-      },
-      EVP_EncryptUpdate: { parameters: ["pointer", "pointer", "buffer", "buffer", "i32"], result: "i32" },
-      EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
-      EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
-    });
+    const lib: Lib = Deno.dlopen("libcrypto.so.3", SYMBOLS);
     const ctx = lib.symbols.EVP_CIPHER_CTX_new();
     const cipher = lib.symbols.EVP_chacha20_poly1305();
     if (ctx === null || cipher === null) {
