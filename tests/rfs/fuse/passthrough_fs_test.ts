@@ -122,6 +122,12 @@ async function openRw(fs: PassthroughFs, name: string): Promise<[number, bigint]
   return [node, new DataView(open.out.buffer).getBigUint64(OUT_HEADER_SIZE, true)];
 }
 
+async function release(fs: PassthroughFs, node: number, fh: bigint): Promise<void> {
+  const req = request(Op.RELEASE, node, new Uint8Array(24));
+  new DataView(req.buf.buffer).setBigUint64(IN_HEADER_SIZE, fh, true);
+  await fs.handle(req);
+}
+
 /** A WRITE request (fuse_write_in: fh, offset, size, write_flags, lock_owner, flags, padding) of `size` x `fill`. */
 function writeRequest(node: number, fh: bigint, offset: number, size: number, fill: number): FuseRequest {
   const body = new Uint8Array(40 + size).fill(fill, 40);
@@ -160,9 +166,7 @@ Deno.test("passthrough: a large write that arrives while another is copied is se
     assert.equal(data[at - 1], 1);
     assert.ok(data.subarray(at, at + (64 << 10)).every((b) => b === 2), "the second write is on top");
     assert.equal(data[at + (64 << 10)], 1);
-    const release = request(Op.RELEASE, node, new Uint8Array(24));
-    new DataView(release.buf.buffer).setBigUint64(IN_HEADER_SIZE, fh, true);
-    await fs.handle(release);
+    await release(fs, node, fh);
   } finally {
     root.close();
     await Deno.remove(dir, { recursive: true });
@@ -179,21 +183,8 @@ Deno.test("passthrough: a change that arrives while a large write is copied on a
       rootFd: root.fd,
       sink: { apply: (op) => (seen.push(op.kind), Promise.resolve()) },
     });
-    const lookup = request(Op.LOOKUP, 1, new TextEncoder().encode("f\0"));
-    assert.ok(Number(await fs.handle(lookup)) > 0);
-    const node = Number(new DataView(lookup.out.buffer).getBigUint64(OUT_HEADER_SIZE, true));
-    const obody = new Uint8Array(8);
-    new DataView(obody.buffer).setUint32(0, 2, /* O_RDWR */ true);
-    const open = request(Op.OPEN, node, obody);
-    assert.ok(Number(await fs.handle(open)) >= 0);
-    const fh = new DataView(open.out.buffer).getBigUint64(OUT_HEADER_SIZE, true);
-    // WRITE of 16 MiB (fuse_write_in: fh, offset, size, write_flags, lock_owner, flags, padding).
-    const size = 16 << 20;
-    const wbody = new Uint8Array(40 + size).fill(7, 40);
-    const wv = new DataView(wbody.buffer);
-    wv.setBigUint64(0, fh, true);
-    wv.setUint32(16, size, true);
-    const write = request(Op.WRITE, node, wbody);
+    const [node, fh] = await openRw(fs, "f");
+    const write = writeRequest(node, fh, 0, 16 << 20, 7);
     // SETATTR size 1000 through the same node, dispatched while the write's copy is still running.
     const sbody = new Uint8Array(88);
     const sv = new DataView(sbody.buffer);
@@ -208,9 +199,7 @@ Deno.test("passthrough: a change that arrives while a large write is copied on a
     assert.equal(fs.stats.gatedRequests, 1);
     assert.deepEqual(seen, ["write", "setattr"], "the stream order");
     assert.equal((await Deno.stat(`${dir}/f`)).size, 1000, "applied locally in the stream's order");
-    const release = request(Op.RELEASE, node, new Uint8Array(24));
-    new DataView(release.buf.buffer).setBigUint64(IN_HEADER_SIZE, fh, true);
-    await fs.handle(release);
+    await release(fs, node, fh);
   } finally {
     root.close();
     await Deno.remove(dir, { recursive: true });
